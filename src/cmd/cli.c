@@ -1,0 +1,157 @@
+/*
+ * The command layer's shared output: results as text or JSON, errors
+ * reported once, diagnostics in FILE:LINE:COL form, colour only when it
+ * helps (a terminal, and no NO_COLOR).
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "suggest.h"
+#include "xalloc.h"
+#include "banned.h"
+
+const struct cmd *cli_find_command(const char *name)
+{
+    for (const struct cmd *const *c = otap_commands; *c; c++)
+        if (!strcmp((*c)->name, name))
+            return *c;
+    return NULL;
+}
+
+const char *cli_suggest_command(const char *name)
+{
+    const char *names[64] = {0};
+    size_t n = 0;
+    for (const struct cmd *const *c = otap_commands; *c && n < 63; c++)
+        names[n++] = (*c)->name;
+    return suggest_closest(name, names);
+}
+
+void cli_emit(struct cli *cli, json_t *doc, cli_render_fn render)
+{
+    if (cli->json) {
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        fputc('\n', stdout);
+    } else if (render) {
+        render(cli, doc, stdout);
+    }
+    json_decref(doc);
+}
+
+static const char *code_name(int code)
+{
+    switch (code) {
+    case OTAP_EFOUND:
+        return "found";
+    case OTAP_EUSAGE:
+        return "usage";
+    case OTAP_EINVALID:
+        return "invalid";
+    case OTAP_EREFUSED:
+        return "refused";
+    case OTAP_EEXTERNAL:
+        return "external";
+    default:
+        return "error";
+    }
+}
+
+static int vreport(struct cli *cli, int code, const char *fmt, va_list ap)
+{
+    char *msg = xvasprintf(fmt, ap);
+    if (cli->json) {
+        json_t *doc = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code_name(code),
+                                "message", msg);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        fprintf(stderr, "%serror:%s %s\n", cli_red(cli), cli_reset(cli), msg);
+    }
+    free(msg);
+    return code;
+}
+
+int cli_error(struct cli *cli, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cli, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cli, OTAP_EUSAGE, fmt, ap);
+    va_end(ap);
+    if (!cli->json) {
+        if (cli->cmd)
+            fprintf(stderr, "see 'otap %s --help'\n", cli->cmd->name);
+        else
+            fprintf(stderr, "see 'otap --help'\n");
+    }
+    return OTAP_EUSAGE;
+}
+
+json_t *cli_diags_json(const struct diag_list *dl)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < dl->n; i++) {
+        const struct diag *d = &dl->items[i];
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", dl->file,
+                                             "line", d->line, "column", d->col, "severity",
+                                             d->severity == DIAG_ERROR ? "error" : "warning",
+                                             "message", d->msg));
+    }
+    return arr;
+}
+
+void cli_print_diags(struct cli *cli, const struct diag_list *dl, FILE *out)
+{
+    for (size_t i = 0; i < dl->n; i++) {
+        const struct diag *d = &dl->items[i];
+        if (cli->quiet && d->severity == DIAG_WARNING)
+            continue;
+        char *line = diag_format(dl, d);
+        const char *col = d->severity == DIAG_ERROR ? cli_red(cli) : cli_yellow(cli);
+        fprintf(out, "%s%s%s\n", col, line, cli_reset(cli));
+        free(line);
+    }
+}
+
+const char *cli_red(const struct cli *cli)
+{
+    return cli->color ? "\033[31m" : "";
+}
+
+const char *cli_yellow(const struct cli *cli)
+{
+    return cli->color ? "\033[33m" : "";
+}
+
+const char *cli_green(const struct cli *cli)
+{
+    return cli->color ? "\033[32m" : "";
+}
+
+const char *cli_bold(const struct cli *cli)
+{
+    return cli->color ? "\033[1m" : "";
+}
+
+const char *cli_reset(const struct cli *cli)
+{
+    return cli->color ? "\033[0m" : "";
+}
+
+void cli_print_help(const struct cmd *c, FILE *out)
+{
+    fprintf(out, "otap %s: %s\n\n%s", c->name, c->summary, c->usage);
+}

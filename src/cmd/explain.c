@@ -1,0 +1,313 @@
+/*
+ * otap explain: the seeds' agent playbook, answered from the manifest.
+ *
+ *   1. Where does this deploy?       (--branch B: the environment that claims it)
+ *   2. Which config?                 (the contract's names and aliases, never values)
+ *   3. Is it safe to promote?        (what a promotion into the environment requires)
+ *   4. Is it ok?                     (the endpoints that prove health and readiness)
+ *
+ * Later issues add live state (what is deployed, gate results); this
+ * file answers from the manifest alone, so it works on a fresh clone.
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "manifest.h"
+#include "suggest.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static json_t *strv_json(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *config_json(const struct manifest *m, const struct manifest_env *e)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < m->nconfig; i++) {
+        const struct contract_var *v = &m->config[i];
+        json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "name", v->name, "type",
+                              contract_type_name(v->type), "required",
+                              manifest_var_required_in(v, e->name), "aliases",
+                              strv_json(v->aliases, v->naliases));
+        if (v->one_of)
+            json_object_set_new(o, "one_of", json_string(v->one_of));
+        if (v->description)
+            json_object_set_new(o, "description", json_string(v->description));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *promotion_json(const struct manifest *m, const struct manifest_env *e)
+{
+    size_t idx = (size_t)(e - m->envs);
+    json_t *conds = json_array();
+    json_t *o = json_object();
+    if (idx == 0) {
+        json_object_set_new(o, "after", json_null());
+        json_array_append_new(conds, json_string("the build is registered (first stage: any "
+                                                 "registered build may enter)"));
+    } else {
+        json_object_set_new(o, "after", json_string(m->envs[idx - 1].name));
+        json_array_append_new(conds, json_sprintf("the same build is live in %s (%s)",
+                                                  m->envs[idx - 1].name,
+                                                  manifest_stage_letter(m->envs[idx - 1].stage)));
+    }
+    json_t *gates = json_array();
+    for (size_t r = 0; r < e->nrequires; r++) {
+        const char *req = e->requires[r];
+        const struct manifest_gate *g = manifest_gate_find(m, req);
+        if (g) {
+            json_array_append_new(gates, json_pack("{s:s, s:s}", "name", g->name, "run", g->run));
+            json_array_append_new(conds,
+                                  json_sprintf("gate '%s' passed for this build (%s)", g->name,
+                                               g->run));
+        } else {
+            json_array_append_new(gates, json_pack("{s:s}", "name", req));
+            json_array_append_new(conds,
+                                  json_string("an acceptance sign-off is recorded for this build"));
+        }
+    }
+    json_object_set_new(o, "requires", gates);
+    json_array_append_new(conds, json_sprintf("the config contract holds for %s", e->name));
+    if (m->database.url_var)
+        json_array_append_new(conds, json_sprintf("the database marker reads '%s'", e->marker));
+    if (e->protected)
+        json_array_append_new(
+            conds, json_string("protected: migrations need CONFIRM_PROD_MIGRATE=YES, ENVIRONMENT "
+                               "saying production and the 'prod' marker; no rollback of "
+                               "migrations, forward fixes only"));
+    json_object_set_new(o, "conditions", conds);
+    return o;
+}
+
+static json_t *endpoints_json(const struct manifest *m, const struct manifest_env *e)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < m->nservices; i++) {
+        const struct manifest_service *s = &m->services[i];
+        const struct {
+            const char *kind, *path, *expect;
+        } probes[] = {
+            {"liveness", s->health.liveness, "200"},
+            {"health", s->health.health, "200 with 'environment' and a recent 'timestamp'"},
+            {"readiness", s->health.readiness, "200 with the database connected"},
+        };
+        for (size_t p = 0; p < 3; p++) {
+            if (!probes[p].path)
+                continue;
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "service", s->name, "kind",
+                                  probes[p].kind, "path", probes[p].path, "expect",
+                                  probes[p].expect);
+            /* only the local stage has a host otap knows; others are deployed elsewhere */
+            if (e->stage == STAGE_O && s->port)
+                json_object_set_new(o, "url", json_sprintf("http://127.0.0.1:%d%s", s->port,
+                                                           probes[p].path));
+            json_array_append_new(a, o);
+        }
+    }
+    return a;
+}
+
+static json_t *env_json(const struct manifest *m, const struct manifest_env *e)
+{
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:b}", "name", e->name, "stage",
+                          manifest_stage_letter(e->stage), "branches",
+                          strv_json(e->branches, e->nbranches), "marker", e->marker, "protected",
+                          e->protected);
+    if (e->deploy.driver) {
+        json_t *d = json_pack("{s:s, s:i}", "driver", e->deploy.driver, "timeout_s",
+                              (int)e->deploy.timeout_s);
+        if (e->deploy.run)
+            json_object_set_new(d, "run", json_string(e->deploy.run));
+        json_object_set_new(o, "deploy", d);
+    } else {
+        json_object_set_new(o, "deploy", json_null());
+    }
+    json_object_set_new(o, "config", config_json(m, e));
+    json_object_set_new(o, "promotion", promotion_json(m, e));
+    json_object_set_new(o, "endpoints", endpoints_json(m, e));
+    return o;
+}
+
+static void render_env(struct cli *cli, json_t *e, FILE *out)
+{
+    size_t i;
+    json_t *x;
+    fprintf(out, "%s%s (%s)%s", cli_bold(cli), json_string_value(json_object_get(e, "name")),
+            json_string_value(json_object_get(e, "stage")), cli_reset(cli));
+    fprintf(out, "  marker '%s'%s\n", json_string_value(json_object_get(e, "marker")),
+            json_is_true(json_object_get(e, "protected")) ? ", protected" : "");
+
+    fprintf(out, "  where:    branches ");
+    json_t *br = json_object_get(e, "branches");
+    if (!json_array_size(br))
+        fprintf(out, "(none)");
+    json_array_foreach(br, i, x) fprintf(out, "%s%s", i ? ", " : "", json_string_value(x));
+    json_t *dep = json_object_get(e, "deploy");
+    if (json_is_object(dep)) {
+        const char *run = json_string_value(json_object_get(dep, "run"));
+        fprintf(out, "; deploys with driver '%s'%s%s%s",
+                json_string_value(json_object_get(dep, "driver")), run ? " (" : "",
+                run ? run : "", run ? ")" : "");
+    }
+    fputc('\n', out);
+
+    fprintf(out, "  config:   ");
+    json_t *cfg = json_object_get(e, "config");
+    if (!json_array_size(cfg))
+        fprintf(out, "(no contract)\n");
+    json_array_foreach(cfg, i, x)
+    {
+        if (i)
+            fprintf(out, "            ");
+        fprintf(out, "%s", json_string_value(json_object_get(x, "name")));
+        json_t *al = json_object_get(x, "aliases");
+        size_t j;
+        json_t *y;
+        json_array_foreach(al, j, y) fprintf(out, "%s%s", j ? ", " : " (alias ",
+                                             json_string_value(y));
+        if (json_array_size(al))
+            fputc(')', out);
+        const char *group = json_string_value(json_object_get(x, "one_of"));
+        fprintf(out, " [%s%s%s%s]\n", json_string_value(json_object_get(x, "type")),
+                json_is_true(json_object_get(x, "required")) ? ", required" : "",
+                group ? ", or group " : "", group ? group : "");
+    }
+
+    fprintf(out, "  promote:  ");
+    json_array_foreach(json_object_get(json_object_get(e, "promotion"), "conditions"), i, x)
+        fprintf(out, "%s%s\n", i ? "            " : "", json_string_value(x));
+
+    fprintf(out, "  healthy:  ");
+    json_t *eps = json_object_get(e, "endpoints");
+    if (!json_array_size(eps))
+        fprintf(out, "(no service declares health endpoints)\n");
+    json_array_foreach(eps, i, x)
+    {
+        const char *url = json_string_value(json_object_get(x, "url"));
+        fprintf(out, "%s%-9s %s GET %s -> %s\n", i ? "            " : "",
+                json_string_value(json_object_get(x, "kind")),
+                json_string_value(json_object_get(x, "service")),
+                url ? url : json_string_value(json_object_get(x, "path")),
+                json_string_value(json_object_get(x, "expect")));
+    }
+}
+
+static void render(struct cli *cli, json_t *doc, FILE *out)
+{
+    json_t *b = json_object_get(doc, "branch");
+    if (b) {
+        json_t *env = json_object_get(b, "environment");
+        if (json_is_string(env))
+            fprintf(out, "branch '%s' deploys to %s, matched by '%s'\n\n",
+                    json_string_value(json_object_get(b, "name")), json_string_value(env),
+                    json_string_value(json_object_get(b, "matched")));
+        else
+            fprintf(out, "branch '%s' deploys nowhere: no environment claims it\n",
+                    json_string_value(json_object_get(b, "name")));
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "environments"), i, e)
+    {
+        if (i)
+            fputc('\n', out);
+        render_env(cli, e, out);
+    }
+}
+
+static const char usage[] =
+    "usage: otap explain [--branch BRANCH] [--env ENV] [--json]\n"
+    "\n"
+    "Answers from the manifest: where a branch deploys, which config variables an\n"
+    "environment needs (names and aliases, never values), what a promotion into it\n"
+    "requires, and which endpoints prove it healthy and ready. With no option, every\n"
+    "environment in promotion order. ENV may be a name, a stage letter (O, T, A, P)\n"
+    "or a synonym (dev, acceptance, prod).\n"
+    "\n"
+    "exit: 0 answered, 1 the branch deploys nowhere, 2 unknown environment\n";
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"branch", required_argument, NULL, 'b'},
+        {"env", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *branch = NULL, *envname = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "b:e:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            branch = optarg;
+            break;
+        case 'e':
+            envname = optarg;
+            break;
+        default:
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+
+    const struct manifest *m = cli->m;
+    const struct manifest_env *only = NULL;
+    if (envname) {
+        only = manifest_env_find(m, envname);
+        if (!only) {
+            const char **names = xcalloc(m->nenvs + 1, sizeof(*names));
+            for (size_t i = 0; i < m->nenvs; i++)
+                names[i] = m->envs[i].name;
+            const char *s = suggest_closest(envname, names);
+            int rc = s ? cli_usage_error(cli, "no environment '%s' (did you mean '%s'?)",
+                                         envname, s)
+                       : cli_usage_error(cli, "no environment '%s'", envname);
+            free(names);
+            return rc;
+        }
+    }
+    json_t *doc = json_pack("{s:s}", "project", m->project);
+    int rc = OTAP_OK;
+    if (branch) {
+        const char *glob = NULL;
+        const struct manifest_env *be = manifest_env_for_branch(m, branch, &glob);
+        json_t *b = json_pack("{s:s}", "name", branch);
+        if (be) {
+            json_object_set_new(b, "environment", json_string(be->name));
+            json_object_set_new(b, "stage", json_string(manifest_stage_letter(be->stage)));
+            json_object_set_new(b, "matched", json_string(glob));
+            if (!only)
+                only = be;
+        } else {
+            json_object_set_new(b, "environment", json_null());
+            rc = OTAP_EFOUND;
+        }
+        json_object_set_new(doc, "branch", b);
+    }
+    json_t *envs = json_array();
+    for (size_t i = 0; i < m->nenvs; i++)
+        if ((!only && !(branch && rc)) || only == &m->envs[i])
+            json_array_append_new(envs, env_json(m, &m->envs[i]));
+    json_object_set_new(doc, "environments", envs);
+    cli_emit(cli, doc, render);
+    return rc;
+}
+
+const struct cmd cmd_explain = {
+    .name = "explain",
+    .summary = "explain where a branch deploys, its config, promotion and health checks",
+    .usage = usage,
+    .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
+    .run = run,
+};
