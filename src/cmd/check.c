@@ -30,17 +30,24 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     json_t *counts = json_object_get(doc, "counts");
     const char *file = json_string_value(json_object_get(doc, "manifest"));
     if (json_is_true(json_object_get(doc, "ok"))) {
-        if (!cli->quiet)
-            fprintf(out,
-                    "%s%s: ok%s (%d environments, %d services, %d port blocks, %d config "
-                    "variables, %d gates, %d flags)\n",
-                    cli_green(cli), file, cli_reset(cli),
-                    (int)json_integer_value(json_object_get(counts, "environments")),
-                    (int)json_integer_value(json_object_get(counts, "services")),
-                    (int)json_integer_value(json_object_get(counts, "port_blocks")),
-                    (int)json_integer_value(json_object_get(counts, "config")),
-                    (int)json_integer_value(json_object_get(counts, "gates")),
-                    (int)json_integer_value(json_object_get(counts, "flags")));
+        if (cli->quiet)
+            return;
+        static const struct {
+            const char *key, *one, *many;
+        } parts[] = {
+            {"environments", "environment", "environments"},
+            {"services", "service", "services"},
+            {"port_blocks", "port block", "port blocks"},
+            {"config", "config variable", "config variables"},
+            {"gates", "gate", "gates"},
+            {"flags", "flag", "flags"},
+        };
+        fprintf(out, "%s%s: ok%s (", cli_green(cli), file, cli_reset(cli));
+        for (size_t p = 0; p < sizeof(parts) / sizeof(parts[0]); p++) {
+            int n = (int)json_integer_value(json_object_get(counts, parts[p].key));
+            fprintf(out, "%s%d %s", p ? ", " : "", n, n == 1 ? parts[p].one : parts[p].many);
+        }
+        fprintf(out, ")\n");
     } else {
         int n = (int)json_integer_value(json_object_get(doc, "errors"));
         fprintf(out, "%s: %d problem%s\n", file, n, n == 1 ? "" : "s");

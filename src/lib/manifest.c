@@ -452,6 +452,7 @@ static void env_field(struct ctx *c, void *obj, int idx, struct fy_node *k, stru
         e->marker = get_str(c, v, kp, "marker");
         break;
     case EK_REQUIRES:
+        e->requires_pos = node_pos(v, kp);
         get_str_list(c, v, kp, "requires", &e->requires, &e->nrequires);
         break;
     case EK_PROTECTED:
@@ -588,15 +589,15 @@ static void check_environments(struct ctx *c)
                 continue;
             const char *s = suggest_closest(req, cand);
             if (s)
-                ERR(c, e->pos, "environment '%s' requires unknown gate '%s' (did you mean '%s'?)",
+                ERR(c, e->requires_pos, "environment '%s' requires unknown gate '%s' (did you mean '%s'?)",
                     e->name, req, s);
             else if (!m->ngates)
-                ERR(c, e->pos,
+                ERR(c, e->requires_pos,
                     "environment '%s' requires unknown gate '%s' (no gates are defined; add it "
                     "under 'gates')",
                     e->name, req);
             else
-                ERR(c, e->pos, "environment '%s' requires unknown gate '%s'", e->name, req);
+                ERR(c, e->requires_pos, "environment '%s' requires unknown gate '%s'", e->name, req);
         }
     }
     free(cand);
@@ -646,6 +647,7 @@ static void service_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
         walk_map(c, v, kp, "'health'", health_keys, health_field, &s->health);
         break;
     case SK_DEPENDS_ON:
+        s->depends_pos = node_pos(v, kp);
         get_str_list(c, v, kp, "depends_on", &s->depends_on, &s->ndepends_on);
         break;
     }
@@ -728,15 +730,15 @@ static void check_services(struct ctx *c)
         for (size_t d = 0; d < s->ndepends_on; d++) {
             const char *dep = s->depends_on[d];
             if (!strcmp(dep, s->name)) {
-                ERR(c, s->pos, "service '%s' depends on itself", s->name);
+                ERR(c, s->depends_pos, "service '%s' depends on itself", s->name);
             } else if (!manifest_service_find(m, dep)) {
                 const char *sug = suggest_closest(dep, names);
                 if (sug)
-                    ERR(c, s->pos, "service '%s' depends on unknown service '%s' (did you mean "
+                    ERR(c, s->depends_pos, "service '%s' depends on unknown service '%s' (did you mean "
                                    "'%s'?)",
                         s->name, dep, sug);
                 else
-                    ERR(c, s->pos, "service '%s' depends on unknown service '%s'", s->name, dep);
+                    ERR(c, s->depends_pos, "service '%s' depends on unknown service '%s'", s->name, dep);
             }
         }
     }
@@ -1204,7 +1206,12 @@ static void load_gates(struct ctx *c, struct fy_node *n, struct manifest_pos p)
         if (!walk_map(c, item, ip, "a gate", gate_keys, gate_field, &g))
             continue;
         if (!g.name || !g.run) {
-            ERR(c, ip, "gate needs a 'name' and a 'run' command");
+            if (g.name)
+                ERR(c, ip, "gate '%s' needs a 'run' command", g.name);
+            else if (g.run)
+                ERR(c, ip, "gate '%s' needs a 'name'", g.run);
+            else
+                ERR(c, ip, "gate needs a 'name' and a 'run' command");
             free(g.name);
             free(g.run);
             continue;
@@ -1235,12 +1242,19 @@ static bool valid_date(const char *s)
     return norm.tm_mday == tm.tm_mday && norm.tm_mon == tm.tm_mon;
 }
 
+struct flag_walk {
+    struct manifest_flag *f;
+    bool seen[FK_DESCRIPTION + 1];
+};
+
 static void flag_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                        struct manifest_pos kp)
 {
-    struct manifest_flag *f = obj;
+    struct flag_walk *w = obj;
+    struct manifest_flag *f = w->f;
     long long num;
     (void)k;
+    w->seen[idx] = true;
     switch (idx) {
     case FK_OWNER:
         free(f->owner);
@@ -1289,10 +1303,11 @@ static void flag_entry(struct ctx *c, const char *name, struct fy_node *val,
     f.name = xstrdup(name);
     f.pos = kp;
     f.rollout = -1;
-    if (walk_map(c, val, kp, "a flag", flag_keys, flag_field, &f)) {
-        if (!f.owner)
+    struct flag_walk w = {.f = &f};
+    if (walk_map(c, val, kp, "a flag", flag_keys, flag_field, &w)) {
+        if (!w.seen[FK_OWNER])
             ERR(c, kp, "flag '%s' needs an 'owner'", name);
-        if (!f.expires)
+        if (!w.seen[FK_EXPIRES])
             ERR(c, kp, "flag '%s' needs an 'expires' date (flags are removed within 30 days)",
                 name);
     }
@@ -1516,8 +1531,10 @@ static struct manifest *load(const char *data, size_t len, struct diag_list *dia
         parse_failed |= e->type >= FYET_ERROR;
     }
     if (parse_failed) {
+        /* libfyaml builds no document, and reports nothing, for an empty stream */
         if (diag_count(diags, DIAG_ERROR) == before)
-            diag_add(diags, DIAG_ERROR, 0, 0, "not valid YAML");
+            diag_add(diags, DIAG_ERROR, 1, 1,
+                     "the manifest is empty; 'otap init' writes a starter otap.yaml");
         goto out;
     }
     build(&c, fy_document_root(doc));

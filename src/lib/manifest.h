@@ -44,6 +44,7 @@ struct manifest_env {
     bool protected;
     struct manifest_deploy deploy;
     struct manifest_pos pos;
+    struct manifest_pos requires_pos;
 };
 
 struct manifest_health {
@@ -61,6 +62,7 @@ struct manifest_service {
     size_t ndepends_on;
     struct manifest_pos pos;
     struct manifest_pos port_pos;
+    struct manifest_pos depends_pos;
 };
 
 struct manifest_block {
