@@ -20,12 +20,12 @@ bootstrap:
 
 build: bootstrap
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD) -j $(JOBS)
 
 asan: bootstrap
 	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	  -DOTAP_SANITIZE=ON -DOTAP_FUZZ=ON -DOTAP_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
-	@cmake --build $(CHECK_BUILD) -j $(JOBS)
+	@MAKEFLAGS=--no-print-directory cmake --build $(CHECK_BUILD) -j $(JOBS)
 
 check: asan
 	@cd $(CHECK_BUILD) && ctest --output-on-failure -j $(JOBS)

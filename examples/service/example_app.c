@@ -121,7 +121,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (!problem)
             return reply(c, MHD_HTTP_OK, json_pack("{s:s, s:s, s:s}", "status", "ready",
                                                    "database", "connected", "timestamp", now));
-        json_t *body = json_pack("{s:s, s:s++, s:s}", "status", "degraded", "database", "error: ",
+        json_t *body = json_pack("{s:s, s:s+, s:s}", "status", "degraded", "database", "error: ",
                                  problem, "timestamp", now);
         free(problem);
         return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);

@@ -60,7 +60,8 @@ static const char *code_name(int code)
     }
 }
 
-static int vreport(struct cli *cli, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vreport(struct cli *cli, int code,
+                                                        const char *fmt, va_list ap)
 {
     char *msg = xvasprintf(fmt, ap);
     if (cli->json) {
@@ -92,7 +93,7 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
     vreport(cli, OTAP_EUSAGE, fmt, ap);
     va_end(ap);
     if (!cli->json) {
-        if (cli->cmd)
+        if (cli->cmd && strcmp(cli->cmd->name, "help"))
             fprintf(stderr, "see 'otap %s --help'\n", cli->cmd->name);
         else
             fprintf(stderr, "see 'otap --help'\n");

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "err.h"
 #include "manifest.h"
+#include "strbuf.h"
 #include "suggest.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -270,9 +271,14 @@ static int run(struct cli *cli, int argc, char **argv)
             for (size_t i = 0; i < m->nenvs; i++)
                 names[i] = m->envs[i].name;
             const char *s = suggest_closest(envname, names);
+            struct strbuf known = STRBUF_INIT;
+            for (size_t i = 0; i < m->nenvs; i++)
+                strbuf_addf(&known, "%s%s", i ? ", " : "", names[i]);
             int rc = s ? cli_usage_error(cli, "no environment '%s' (did you mean '%s'?)",
                                          envname, s)
-                       : cli_usage_error(cli, "no environment '%s'", envname);
+                       : cli_usage_error(cli, "no environment '%s'; the manifest has: %s",
+                                         envname, known.buf);
+            strbuf_release(&known);
             free(names);
             return rc;
         }

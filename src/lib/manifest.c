@@ -27,6 +27,7 @@
 #include "num.h"
 #include "strbuf.h"
 #include "suggest.h"
+#include "utf8.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -192,16 +193,15 @@ static bool get_double(struct ctx *c, struct fy_node *n, struct manifest_pos p, 
 }
 
 /* "300s", "5m", "1h", "90" (seconds). */
-static bool get_duration(struct ctx *c, struct fy_node *n, struct manifest_pos p,
-                         const char *field, long *out)
+static bool get_duration(struct ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
+                         long *out)
 {
     const char *s = scalar(c, n, p, field);
     if (!s)
         return false;
     long long secs;
     if (num_parse_duration(s, &secs) < 0 || secs <= 0 || secs > 7 * 24 * 3600) {
-        ERR(c, node_pos(n, p), "'%s' must be a duration such as 30s, 5m or 1h, not '%s'", field,
-            s);
+        ERR(c, node_pos(n, p), "'%s' must be a duration such as 30s, 5m or 1h, not '%s'", field, s);
         return false;
     }
     *out = (long)secs;
@@ -209,8 +209,8 @@ static bool get_duration(struct ctx *c, struct fy_node *n, struct manifest_pos p
 }
 
 /* A list of strings; a single scalar counts as a list of one. */
-static bool get_str_list(struct ctx *c, struct fy_node *n, struct manifest_pos p,
-                         const char *field, char ***out, size_t *nout)
+static bool get_str_list(struct ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
+                         char ***out, size_t *nout)
 {
     char **v = NULL;
     size_t nv = 0, alloc = 0;
@@ -356,12 +356,23 @@ static const struct {
     const char *word;
     enum otap_stage stage;
 } stage_words[] = {
-    {"o", STAGE_O},           {"development", STAGE_O}, {"dev", STAGE_O},
-    {"local", STAGE_O},       {"ontwikkeling", STAGE_O}, {"t", STAGE_T},
-    {"test", STAGE_T},        {"testing", STAGE_T},     {"ci", STAGE_T},
-    {"a", STAGE_A},           {"acceptance", STAGE_A},  {"acceptatie", STAGE_A},
-    {"staging", STAGE_A},     {"p", STAGE_P},           {"production", STAGE_P},
-    {"prod", STAGE_P},        {"productie", STAGE_P},
+    {"o", STAGE_O},
+    {"development", STAGE_O},
+    {"dev", STAGE_O},
+    {"local", STAGE_O},
+    {"ontwikkeling", STAGE_O},
+    {"t", STAGE_T},
+    {"test", STAGE_T},
+    {"testing", STAGE_T},
+    {"ci", STAGE_T},
+    {"a", STAGE_A},
+    {"acceptance", STAGE_A},
+    {"acceptatie", STAGE_A},
+    {"staging", STAGE_A},
+    {"p", STAGE_P},
+    {"production", STAGE_P},
+    {"prod", STAGE_P},
+    {"productie", STAGE_P},
 };
 
 static int stage_from_word(const char *w)
@@ -374,8 +385,8 @@ static int stage_from_word(const char *w)
 
 /* ---- environments ----------------------------------------------------- */
 
-static const char *const env_keys[] = {"name",      "stage",  "branches", "marker", "requires",
-                                       "protected", "deploy", NULL};
+static const char *const env_keys[] = {"name",     "stage",     "branches", "marker",
+                                       "requires", "protected", "deploy",   NULL};
 enum { EK_NAME, EK_STAGE, EK_BRANCHES, EK_MARKER, EK_REQUIRES, EK_PROTECTED, EK_DEPLOY };
 
 static const char *const deploy_keys[] = {"driver", "run", "timeout", NULL};
@@ -388,8 +399,8 @@ struct env_walk {
     bool has_protected;
 };
 
-static void deploy_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
-                         struct fy_node *v, struct manifest_pos kp)
+static void deploy_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                         struct manifest_pos kp)
 {
     struct manifest_deploy *d = obj;
     (void)k;
@@ -428,8 +439,8 @@ static void env_field(struct ctx *c, void *obj, int idx, struct fy_node *k, stru
         free(e->name);
         e->name = get_str(c, v, kp, "name");
         if (e->name && !valid_name(e->name, false))
-            ERR(c, node_pos(v, kp),
-                "environment name '%s' may hold only a-z, 0-9, '-' and '_'", e->name);
+            ERR(c, node_pos(v, kp), "environment name '%s' may hold only a-z, 0-9, '-' and '_'",
+                e->name);
         if (e->name)
             e->pos = node_pos(v, kp);
         break;
@@ -535,8 +546,7 @@ static void check_environments(struct ctx *c)
                 ERR(c, e->pos,
                     "environment '%s' is stage %s, which '%s' (line %d) already is; OTAP has "
                     "one environment per stage",
-                    e->name, manifest_stage_letter(e->stage), m->envs[j].name,
-                    m->envs[j].pos.line);
+                    e->name, manifest_stage_letter(e->stage), m->envs[j].name, m->envs[j].pos.line);
             }
         }
         if (e->stage == STAGE_COUNT)
@@ -589,15 +599,17 @@ static void check_environments(struct ctx *c)
                 continue;
             const char *s = suggest_closest(req, cand);
             if (s)
-                ERR(c, e->requires_pos, "environment '%s' requires unknown gate '%s' (did you mean '%s'?)",
-                    e->name, req, s);
+                ERR(c, e->requires_pos,
+                    "environment '%s' requires unknown gate '%s' (did you mean '%s'?)", e->name,
+                    req, s);
             else if (!m->ngates)
                 ERR(c, e->requires_pos,
                     "environment '%s' requires unknown gate '%s' (no gates are defined; add it "
                     "under 'gates')",
                     e->name, req);
             else
-                ERR(c, e->requires_pos, "environment '%s' requires unknown gate '%s'", e->name, req);
+                ERR(c, e->requires_pos, "environment '%s' requires unknown gate '%s'", e->name,
+                    req);
         }
     }
     free(cand);
@@ -625,8 +637,8 @@ static void health_field(struct ctx *c, void *obj, int idx, struct fy_node *k, s
     *slot = s;
 }
 
-static void service_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
-                          struct fy_node *v, struct manifest_pos kp)
+static void service_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                          struct manifest_pos kp)
 {
     struct manifest_service *s = obj;
     (void)k;
@@ -734,11 +746,13 @@ static void check_services(struct ctx *c)
             } else if (!manifest_service_find(m, dep)) {
                 const char *sug = suggest_closest(dep, names);
                 if (sug)
-                    ERR(c, s->depends_pos, "service '%s' depends on unknown service '%s' (did you mean "
-                                   "'%s'?)",
+                    ERR(c, s->depends_pos,
+                        "service '%s' depends on unknown service '%s' (did you mean "
+                        "'%s'?)",
                         s->name, dep, sug);
                 else
-                    ERR(c, s->depends_pos, "service '%s' depends on unknown service '%s'", s->name, dep);
+                    ERR(c, s->depends_pos, "service '%s' depends on unknown service '%s'", s->name,
+                        dep);
             }
         }
     }
@@ -806,8 +820,7 @@ static void block_field(struct ctx *c, void *obj, int idx, struct fy_node *k, st
     }
 }
 
-static void block_entry(struct ctx *c, const char *name, struct fy_node *v,
-                        struct manifest_pos kp)
+static void block_entry(struct ctx *c, const char *name, struct fy_node *v, struct manifest_pos kp)
 {
     struct manifest_ports *ports = &c->m->ports;
     struct manifest_block b = {0};
@@ -879,9 +892,9 @@ const char *contract_type_name(enum contract_type t)
     return (size_t)t < sizeof(type_names) / sizeof(type_names[0]) - 1 ? type_names[t] : "?";
 }
 
-static const char *const var_keys[] = {"type",    "required", "default",    "aliases", "description",
-                                       "example", "values",   "schemes",    "items",   "min",
-                                       "max",     "min_length", "one_of",   NULL};
+static const char *const var_keys[] = {"type",    "required",   "default", "aliases", "description",
+                                       "example", "values",     "schemes", "items",   "min",
+                                       "max",     "min_length", "one_of",  NULL};
 enum {
     VK_TYPE,
     VK_REQUIRED,
@@ -921,8 +934,9 @@ static bool get_type(struct ctx *c, struct fy_node *n, struct manifest_pos p, co
     if (sug)
         ERR(c, node_pos(n, p), "unknown type '%s' (did you mean '%s'?)", s, sug);
     else
-        ERR(c, node_pos(n, p), "unknown type '%s'; known types: string, int, bool, enum, url, "
-                               "csv, duration, port, secret",
+        ERR(c, node_pos(n, p),
+            "unknown type '%s'; known types: string, int, bool, enum, url, "
+            "csv, duration, port, secret",
             s);
     return false;
 }
@@ -1048,8 +1062,7 @@ static void check_var_keys(struct ctx *c, struct var_walk *w)
     }
 }
 
-static void var_entry(struct ctx *c, const char *name, struct fy_node *val,
-                      struct manifest_pos kp)
+static void var_entry(struct ctx *c, const char *name, struct fy_node *val, struct manifest_pos kp)
 {
     struct manifest *m = c->m;
     if (!valid_name(name, true)) {
@@ -1081,8 +1094,9 @@ static void check_config(struct ctx *c)
                 continue;
             const char *s = suggest_closest(v->required_envs[r], envs);
             if (s)
-                ERR(c, v->pos, "'%s' is required in unknown environment '%s' (did you mean "
-                               "'%s'?)",
+                ERR(c, v->pos,
+                    "'%s' is required in unknown environment '%s' (did you mean "
+                    "'%s'?)",
                     v->name, v->required_envs[r], s);
             else
                 ERR(c, v->pos, "'%s' is required in unknown environment '%s'", v->name,
@@ -1137,8 +1151,8 @@ static void slo_field(struct ctx *c, void *obj, int idx, struct fy_node *k, stru
 
 static const char *const release_keys[] = {"version_file", "changelog", "tag_prefix", NULL};
 
-static void release_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
-                          struct fy_node *v, struct manifest_pos kp)
+static void release_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                          struct manifest_pos kp)
 {
     struct manifest_release *r = obj;
     char **slot = idx == 0 ? &r->version_file : idx == 1 ? &r->changelog : &r->tag_prefix;
@@ -1170,11 +1184,11 @@ static void gate_field(struct ctx *c, void *obj, int idx, struct fy_node *k, str
         free(g->name);
         g->name = get_str(c, v, kp, "name");
         if (g->name && !valid_name(g->name, false))
-            ERR(c, node_pos(v, kp), "gate name '%s' may hold only a-z, 0-9, '-' and '_'",
-                g->name);
+            ERR(c, node_pos(v, kp), "gate name '%s' may hold only a-z, 0-9, '-' and '_'", g->name);
         if (g->name && !strcmp(g->name, MANIFEST_REQ_SIGNOFF))
-            ERR(c, node_pos(v, kp), "'%s' is built in (an acceptance sign-off) and cannot be a "
-                                    "gate",
+            ERR(c, node_pos(v, kp),
+                "'%s' is built in (an acceptance sign-off) and cannot be a "
+                "gate",
                 g->name);
         g->pos = node_pos(v, kp);
     } else if (idx == 1) {
@@ -1291,8 +1305,7 @@ static void flag_field(struct ctx *c, void *obj, int idx, struct fy_node *k, str
     }
 }
 
-static void flag_entry(struct ctx *c, const char *name, struct fy_node *val,
-                       struct manifest_pos kp)
+static void flag_entry(struct ctx *c, const char *name, struct fy_node *val, struct manifest_pos kp)
 {
     struct manifest *m = c->m;
     if (!valid_name(name, false)) {
@@ -1342,8 +1355,8 @@ static void check_database(struct ctx *c)
             "'%s'?)",
             m->database.url_var, s);
     else
-        ERR(c, m->database.pos,
-            "database 'url' names '%s', which is not in the config contract", m->database.url_var);
+        ERR(c, m->database.pos, "database 'url' names '%s', which is not in the config contract",
+            m->database.url_var);
     free(names);
 }
 
@@ -1386,7 +1399,8 @@ static bool reject_aliases(struct ctx *c, struct fy_node *n, int depth)
     if (!n)
         return true;
     if (depth > 64) {
-        ERR(c, node_pos(n, (struct manifest_pos){0, 0}), "the manifest nests deeper than 64 levels");
+        ERR(c, node_pos(n, (struct manifest_pos){0, 0}),
+            "the manifest nests deeper than 64 levels");
         return false;
     }
     bool ok = true;
@@ -1459,8 +1473,9 @@ static void build(struct ctx *c, struct fy_node *root)
         walk_map(c, w.val[TK_DATABASE], w.pos[TK_DATABASE], "'database'", db_keys, db_field,
                  &m->database);
         if (!m->database.url_var)
-            ERR(c, w.pos[TK_DATABASE], "'database' needs 'url': the config variable that holds "
-                                       "the database URL");
+            ERR(c, w.pos[TK_DATABASE],
+                "'database' needs 'url': the config variable that holds "
+                "the database URL");
     }
     if (w.pos[TK_SLO].line) {
         m->has_slo = true;
@@ -1471,8 +1486,8 @@ static void build(struct ctx *c, struct fy_node *root)
     if (w.pos[TK_FLAGS].line)
         walk_named(c, w.val[TK_FLAGS], w.pos[TK_FLAGS], "flags", flag_entry);
     if (w.pos[TK_RELEASE].line)
-        walk_map(c, w.val[TK_RELEASE], w.pos[TK_RELEASE], "'release'", release_keys,
-                 release_field, &m->release);
+        walk_map(c, w.val[TK_RELEASE], w.pos[TK_RELEASE], "'release'", release_keys, release_field,
+                 &m->release);
 
     if (m->database.url_var && !m->database.migrations)
         m->database.migrations = xstrdup("db/migrations");
@@ -1513,6 +1528,15 @@ static struct manifest *load(const char *data, size_t len, struct diag_list *dia
     fy_diag_set_collect_errors(fyd, true);
     if (memchr(data, '\0', len)) {
         diag_add(diags, DIAG_ERROR, 0, 0, "the manifest holds a NUL byte; is it a binary file?");
+        goto out;
+    }
+    size_t bad;
+    if (!utf8_valid(data, len, &bad)) {
+        int line, col;
+        utf8_position(data, bad, &line, &col);
+        diag_add(diags, DIAG_ERROR, line, col,
+                 "invalid UTF-8 (byte 0x%02x); the manifest must be UTF-8 text",
+                 (unsigned char)data[bad]);
         goto out;
     }
     struct fy_parse_cfg pcfg = {0};

@@ -19,6 +19,7 @@
 #include "redact.h"
 #include "strbuf.h"
 #include "suggest.h"
+#include "utf8.h"
 
 static void test_suggest_distance(void **state)
 {
@@ -163,6 +164,37 @@ static void test_diag_format_and_sort(void **state)
     diag_list_release(&dl);
 }
 
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int ok;
+        size_t bad;
+    } cases[] = {
+        {"plain ascii", 1, 0},
+        {"caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x9a\x80", 1, 0}, /* é → 🚀 */
+        {"caf\xe9", 0, 3},                                  /* Latin-1 */
+        {"\xc0\xaf", 0, 0},                                 /* overlong '/' */
+        {"\xe0\x80\xaf", 0, 0},                             /* overlong */
+        {"\xed\xa0\x80", 0, 0},                             /* surrogate */
+        {"\xf4\x90\x80\x80", 0, 0},                         /* above U+10FFFF */
+        {"ab\xe2\x86", 0, 2},                               /* truncated */
+        {"% {\xff}", 0, 3},                                 /* hung libfyaml 0.7.12 */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t bad = 99;
+        assert_int_equal(utf8_valid(cases[i].s, strlen(cases[i].s), &bad), cases[i].ok);
+        if (!cases[i].ok)
+            assert_int_equal(bad, cases[i].bad);
+    }
+    int line, col;
+    const char *text = "a\n\xc3\xa9x\xff";
+    utf8_position(text, 5, &line, &col);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_num_parse),          cmocka_unit_test(test_num_parse_duration),
         cmocka_unit_test(test_strbuf_grow_and_limit), cmocka_unit_test(test_strbuf_read_file),
         cmocka_unit_test(test_redact_text),        cmocka_unit_test(test_diag_format_and_sort),
+        cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
