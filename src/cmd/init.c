@@ -160,7 +160,7 @@ static int write_new_file(const char *path, const char *data, size_t len, struct
     int rc = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", tmp, strerror(errno));
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path, strerror(errno));
         goto out;
     }
     size_t off = 0;
@@ -169,16 +169,16 @@ static int write_new_file(const char *path, const char *data, size_t len, struct
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", tmp,
+            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path,
                               strerror(errno));
             break;
         }
         off += (size_t)n;
     }
     if (!rc && fsync(fd) < 0)
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", tmp, strerror(errno));
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
     if (close(fd) < 0 && !rc)
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", tmp, strerror(errno));
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
     if (!rc && link(tmp, path) < 0) {
         if (errno == EEXIST)
             rc = otap_err_set(err, OTAP_EREFUSED, "'%s' already exists; otap init never "

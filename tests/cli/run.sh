@@ -24,7 +24,7 @@ transcript() { # case-file workdir
       printf '%s\n' "$line"; continue
     fi
     printf '$ %s\n' "$line"
-    out=$(cd "$2" && bash -c "$line" 2>"$bin/stderr"; echo "[exit $?]")
+    out=$(cd "$2" && bash -c "$line" </dev/null 2>"$bin/stderr"; echo "[exit $?]")
     rc=${out##*\[exit }; rc=${rc%]}
     out=${out%\[exit *}
     [ -n "$out" ] && printf '%s' "$out"

@@ -165,6 +165,37 @@ static void test_ports_listeners_finds_us(void **state)
     ports_listeners_release(&ls);
 }
 
+static void test_ports_listeners_ipv6(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) {
+        skip(); /* a kernel without IPv6 */
+        return;
+    }
+    struct sockaddr_in6 a = {0};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        skip(); /* IPv6 present but no ::1 */
+        return;
+    }
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    int port = ntohs(a.sin6_port);
+    struct port_listeners ls = {0};
+    struct otap_err err = OTAP_ERR_INIT;
+    assert_int_equal(ports_listeners(port, port, &ls, &err), 0);
+    assert_int_equal(ls.n, 1);
+    assert_true(ls.items[0].ipv6);
+    assert_string_equal(ls.items[0].address, "::1");
+    assert_int_equal(ls.items[0].pid, getpid());
+    ports_listeners_release(&ls);
+    close(fd);
+}
+
 static pid_t spawn(int ignore_term)
 {
     int p[2];
@@ -221,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_ports_registry_every_rule),
         cmocka_unit_test(test_ports_block_of_innermost),
         cmocka_unit_test(test_ports_listeners_finds_us),
+        cmocka_unit_test(test_ports_listeners_ipv6),
         cmocka_unit_test(test_ports_stop_terminates_then_kills),
         cmocka_unit_test(test_ports_stop_refuses_init_and_self),
     };

@@ -14,3 +14,7 @@ otap --manifest warn.yaml --quiet check
 otap --manifest empty check
 otap --manifest missing.yaml check
 : > blank.yaml && otap --manifest blank.yaml check
+# colour only on a terminal, and never with NO_COLOR
+cp "$EXAMPLE" otap.yaml && env -u NO_COLOR script -qec "otap check" /dev/null | tr -d '\r' | cat -v
+script -qec "otap check" /dev/null | tr -d '\r' | cat -v
+env -u NO_COLOR otap check | cat -v
