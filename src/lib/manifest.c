@@ -482,6 +482,8 @@ static void env_field(struct ctx *c, void *obj, int idx, struct fy_node *k, stru
     }
 }
 
+static void env_release(struct manifest_env *e);
+
 static void load_environments(struct ctx *c, struct fy_node *n, struct manifest_pos p)
 {
     struct manifest *m = c->m;
@@ -503,11 +505,7 @@ static void load_environments(struct ctx *c, struct fy_node *n, struct manifest_
         if (!e.name) {
             if (!is_null(item))
                 ERR(c, ip, "environment needs a 'name'");
-            xfree_strv(e.branches, e.nbranches);
-            xfree_strv(e.requires, e.nrequires);
-            free(e.marker);
-            free(e.deploy.driver);
-            free(e.deploy.run);
+            env_release(&e);
             continue;
         }
         if (!w.has_stage) {
