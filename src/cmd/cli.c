@@ -106,7 +106,7 @@ json_t *cli_diags_json(const struct diag_list *dl)
     json_t *arr = json_array();
     for (size_t i = 0; i < dl->n; i++) {
         const struct diag *d = &dl->items[i];
-        json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", dl->file,
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", diag_file(dl, d),
                                              "line", d->line, "column", d->col, "severity",
                                              d->severity == DIAG_ERROR ? "error" : "warning",
                                              "message", d->msg));

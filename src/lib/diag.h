@@ -15,6 +15,7 @@ enum diag_severity { DIAG_ERROR, DIAG_WARNING };
 
 struct diag {
     enum diag_severity severity;
+    char *file; /* owned; NULL: the list's file */
     int line;
     int col;
     char *msg;
@@ -32,9 +33,16 @@ void diag_list_release(struct diag_list *dl);
 void diag_add(struct diag_list *dl, enum diag_severity sev, int line, int col, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 
+/* The same, for a problem in another file than the list's own. */
+void diag_add_at(struct diag_list *dl, enum diag_severity sev, const char *file, int line,
+                 int col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* The file a diagnostic is about. */
+const char *diag_file(const struct diag_list *dl, const struct diag *d);
+
 size_t diag_count(const struct diag_list *dl, enum diag_severity sev);
 
-/* Stable sort by line, then column. */
+/* Stable sort by file, then line, then column. */
 void diag_sort(struct diag_list *dl);
 
 /* "FILE:LINE:COL: message" (positions left out when unknown); caller frees. */
