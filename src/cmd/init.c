@@ -7,8 +7,6 @@
  * into place, which fails if the name was taken meanwhile).
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "fileio.h"
 #include "strbuf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -90,13 +89,14 @@ static const char template_body[] =
     "  DATABASE_URL:\n"
     "    type: url\n"
     "    schemes: [postgresql, postgres]\n"
-    "    one_of: database\n"
+    "    required: true\n"
+    "    one_of: \"database:url\"\n"
     "    description: \"PostgreSQL connection URL (cloud)\"\n"
-    "  POSTGRES_USER: { type: string, one_of: database }\n"
-    "  POSTGRES_PASSWORD: { type: secret, one_of: database }\n"
-    "  POSTGRES_DB: { type: string, one_of: database }\n"
-    "  POSTGRES_HOST: { type: string, one_of: database, default: localhost }\n"
-    "  POSTGRES_PORT: { type: port, one_of: database, default: \"9020\" }\n"
+    "  POSTGRES_USER: { type: string, one_of: \"database:parts\" }\n"
+    "  POSTGRES_PASSWORD: { type: secret, one_of: \"database:parts\" }\n"
+    "  POSTGRES_DB: { type: string, one_of: \"database:parts\" }\n"
+    "  POSTGRES_HOST: { type: string, one_of: \"database:parts\", default: localhost }\n"
+    "  POSTGRES_PORT: { type: port, one_of: \"database:parts\", default: \"9020\" }\n"
     "  SECRET_KEY:\n"
     "    type: secret\n"
     "    min_length: 32\n"
@@ -154,46 +154,6 @@ static bool valid_project(const char *s)
     return true;
 }
 
-static int write_new_file(const char *path, const char *data, size_t len, struct otap_err *err)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path,
-                              strerror(errno));
-            break;
-        }
-        off += (size_t)n;
-    }
-    if (!rc && fsync(fd) < 0)
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
-    if (close(fd) < 0 && !rc)
-        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
-    if (!rc && link(tmp, path) < 0) {
-        if (errno == EEXIST)
-            rc = otap_err_set(err, OTAP_EREFUSED, "'%s' already exists; otap init never "
-                                                  "overwrites",
-                              path);
-        else
-            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path,
-                              strerror(errno));
-    }
-    unlink(tmp);
-out:
-    free(tmp);
-    return rc;
-}
-
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
     if (cli->quiet)
@@ -243,7 +203,7 @@ static int run(struct cli *cli, int argc, char **argv)
     struct strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "%s%s\nproject: %s\n%s", template_head, project, project, template_body);
     struct otap_err err = OTAP_ERR_INIT;
-    rc = write_new_file(path, sb.buf, sb.len, &err);
+    rc = fileio_write(path, sb.buf, sb.len, true, 0644, &err);
     strbuf_release(&sb);
     if (rc) {
         cli_error(cli, rc, "%s", err.msg);

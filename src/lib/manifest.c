@@ -1362,7 +1362,7 @@ static void check_database(struct ctx *c)
 
 static const char *const top_keys[] = {"project", "environments", "services", "ports",
                                        "config",  "database",     "slo",      "flags",
-                                       "release", "gates",        NULL};
+                                       "release", "gates",        "docs",     NULL};
 enum {
     TK_PROJECT,
     TK_ENVIRONMENTS,
@@ -1374,12 +1374,25 @@ enum {
     TK_FLAGS,
     TK_RELEASE,
     TK_GATES,
+    TK_DOCS,
 };
 
 struct top_walk {
-    struct fy_node *val[TK_GATES + 1];
-    struct manifest_pos pos[TK_GATES + 1];
+    struct fy_node *val[TK_DOCS + 1];
+    struct manifest_pos pos[TK_DOCS + 1];
 };
+
+static const char *const docs_keys[] = {"config", NULL};
+
+static void docs_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                       struct manifest_pos kp)
+{
+    struct manifest *m = obj;
+    (void)k;
+    (void)idx;
+    free(m->config_docs);
+    m->config_docs = get_str(c, v, kp, "config");
+}
 
 static void top_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                       struct manifest_pos kp)
@@ -1486,6 +1499,8 @@ static void build(struct ctx *c, struct fy_node *root)
     if (w.pos[TK_RELEASE].line)
         walk_map(c, w.val[TK_RELEASE], w.pos[TK_RELEASE], "'release'", release_keys, release_field,
                  &m->release);
+    if (w.pos[TK_DOCS].line)
+        walk_map(c, w.val[TK_DOCS], w.pos[TK_DOCS], "'docs'", docs_keys, docs_field, m);
 
     if (m->database.url_var && !m->database.migrations)
         m->database.migrations = xstrdup("db/migrations");
@@ -1713,6 +1728,7 @@ void manifest_free(struct manifest *m)
     free(m->release.version_file);
     free(m->release.changelog);
     free(m->release.tag_prefix);
+    free(m->config_docs);
     for (size_t i = 0; i < m->ngates; i++) {
         free(m->gates[i].name);
         free(m->gates[i].run);

@@ -168,6 +168,7 @@ struct manifest {
     struct manifest_release release;
     struct manifest_gate *gates;
     size_t ngates;
+    char *config_docs; /* docs.config: a file with the contract table between markers */
 };
 
 /* Largest manifest otap reads; a larger file is refused, not parsed. */

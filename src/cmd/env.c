@@ -1,0 +1,397 @@
+/*
+ * otap env: the single config contract at the command line.
+ *
+ *   check   every problem of one environment's config at once
+ *   show    the resolved set with the source of each value, secrets hidden
+ *   example .env.example as the contract generates it
+ *   sync    write .env.example (and the docs table), or --check that they match
+ *
+ * Values shown pass through redaction; a secret's value is never shown,
+ * not even in part, unless --reveal is given on a terminal.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "contract.h"
+#include "envdoc.h"
+#include "err.h"
+#include "fileio.h"
+#include "redact.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+extern char **environ;
+
+/* ---- shared ----------------------------------------------------------- */
+
+static const char *env_manifest_name(const struct cli *cli)
+{
+    return cli->warnings.file ? cli->warnings.file : cli->m->path;
+}
+
+static int env_eval(struct cli *cli, const char *env, char *const *process,
+                    struct contract_eval *ev)
+{
+    struct otap_err err = OTAP_ERR_INIT;
+    int rc = contract_eval(ev, cli->m, env_manifest_name(cli), env, process, &err);
+    if (rc < 0) {
+        struct strbuf known = STRBUF_INIT;
+        for (size_t i = 0; i < cli->m->nenvs; i++)
+            strbuf_addf(&known, "%s%s", i ? ", " : "", cli->m->envs[i].name);
+        cli_usage_error(cli, "%s; the manifest has: %s", err.msg, known.buf);
+        strbuf_release(&known);
+        otap_err_release(&err);
+        contract_eval_release(ev);
+    }
+    return rc;
+}
+
+/* Parses "--env E" (required) and no other argument. */
+static int parse_env_opt(struct cli *cli, int argc, char **argv, const char **env, bool *reveal)
+{
+    static const struct option opts[] = {
+        {"env", required_argument, NULL, 'e'},
+        {"reveal", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    opterr = 0;
+    *env = NULL;
+    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
+        if (c == 'e')
+            *env = optarg;
+        else if (c == 'r' && reveal)
+            *reveal = true;
+        else
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    if (!*env)
+        return cli_usage_error(cli, "which environment? give --env NAME");
+    return 0;
+}
+
+static void render_diags(struct cli *cli, json_t *diags, FILE *out)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(diags, i, d)
+    {
+        bool err = !strcmp(json_string_value(json_object_get(d, "severity")), "error");
+        if (!err && cli->quiet)
+            continue;
+        int line = (int)json_integer_value(json_object_get(d, "line"));
+        int col = (int)json_integer_value(json_object_get(d, "column"));
+        fprintf(out, "%s%s", err ? cli_red(cli) : cli_yellow(cli),
+                json_string_value(json_object_get(d, "file")));
+        if (line)
+            fprintf(out, ":%d", line);
+        if (line && col)
+            fprintf(out, ":%d", col);
+        fprintf(out, ": %s%s%s\n", err ? "" : "warning: ",
+                json_string_value(json_object_get(d, "message")), cli_reset(cli));
+    }
+}
+
+static json_t *files_json(const struct contract_eval *ev)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < CONTRACT_LAYERS; i++)
+        json_array_append_new(a, json_pack("{s:s, s:b}", "path", ev->layer_paths[i], "present",
+                                           ev->layer_present[i]));
+    return a;
+}
+
+/* ---- check ------------------------------------------------------------ */
+
+static void render_check(struct cli *cli, json_t *doc, FILE *out)
+{
+    render_diags(cli, json_object_get(doc, "diagnostics"), out);
+    const char *env = json_string_value(json_object_get(doc, "environment"));
+    int errors = (int)json_integer_value(json_object_get(doc, "errors"));
+    if (errors) {
+        fprintf(out, "%s: %d problem%s with the config contract\n", env, errors,
+                errors == 1 ? "" : "s");
+        return;
+    }
+    if (cli->quiet)
+        return;
+    fprintf(out, "%s%s: the config contract holds%s (%d variables set; files:", cli_green(cli),
+            env, cli_reset(cli), (int)json_integer_value(json_object_get(doc, "set")));
+    size_t i;
+    json_t *f;
+    int shown = 0;
+    json_array_foreach(json_object_get(doc, "files"), i, f)
+    {
+        if (json_is_true(json_object_get(f, "present"))) {
+            fprintf(out, " %s", json_string_value(json_object_get(f, "path")));
+            shown++;
+        }
+    }
+    fprintf(out, "%s)\n", shown ? "" : " none");
+}
+
+static int verb_check(struct cli *cli, int argc, char **argv)
+{
+    const char *env;
+    int rc = parse_env_opt(cli, argc, argv, &env, NULL);
+    if (rc)
+        return rc;
+    struct contract_eval ev;
+    if (env_eval(cli, env, environ, &ev) < 0)
+        return OTAP_EUSAGE;
+    size_t errors = diag_count(&ev.diags, DIAG_ERROR);
+    int set = 0;
+    for (size_t i = 0; i < ev.nvalues; i++)
+        set += ev.values[i].value != NULL;
+    json_t *doc = json_pack("{s:b, s:s, s:i, s:i, s:o, s:o}", "ok", errors == 0, "environment",
+                            ev.env->name, "errors", (int)errors, "set", set, "files",
+                            files_json(&ev), "diagnostics", cli_diags_json(&ev.diags));
+    contract_eval_release(&ev);
+    cli_emit(cli, doc, render_check);
+    return errors ? OTAP_EFOUND : OTAP_OK;
+}
+
+/* ---- show ------------------------------------------------------------- */
+
+static void render_show(struct cli *cli, json_t *doc, FILE *out)
+{
+    size_t i;
+    json_t *v;
+    fprintf(out, "%-28s %-44s %s\n", "VARIABLE", "VALUE", "SOURCE");
+    json_array_foreach(json_object_get(doc, "variables"), i, v)
+    {
+        json_t *value = json_object_get(v, "value");
+        const char *alias = json_string_value(json_object_get(v, "alias"));
+        const char *note = json_string_value(json_object_get(v, "note"));
+        const char *source = json_string_value(json_object_get(v, "source"));
+        fprintf(out, "%-28s %-44s %s%s%s%s%s\n", json_string_value(json_object_get(v, "name")),
+                json_is_string(value) ? json_string_value(value) : "(not set)",
+                source ? source : "-", alias ? " via " : "", alias ? alias : "",
+                note ? "; " : "", note ? note : "");
+    }
+    FILE *err = cli->json ? out : stderr;
+    render_diags(cli, json_object_get(doc, "diagnostics"), err);
+}
+
+static int verb_show(struct cli *cli, int argc, char **argv)
+{
+    const char *env;
+    bool reveal = false;
+    int rc = parse_env_opt(cli, argc, argv, &env, &reveal);
+    if (rc)
+        return rc;
+    /* secrets reach a screen a person reads, never a pipe, a log or a file */
+    if (reveal && (cli->json || !isatty(STDOUT_FILENO)))
+        return cli_usage_error(cli, "--reveal shows secrets only on a terminal, not in --json "
+                                    "or a pipe");
+    struct contract_eval ev;
+    if (env_eval(cli, env, environ, &ev) < 0)
+        return OTAP_EUSAGE;
+    json_t *vars = json_array();
+    for (size_t i = 0; i < ev.nvalues; i++) {
+        const struct contract_value *cv = &ev.values[i];
+        bool secret = cv->var->type == CT_SECRET;
+        json_t *o = json_pack("{s:s, s:s, s:b}", "name", cv->var->name, "type",
+                              contract_type_name(cv->var->type), "secret", secret);
+        if (!cv->value) {
+            json_object_set_new(o, "value", json_null());
+        } else if (secret && !reveal) {
+            json_object_set_new(o, "value", json_string(REDACTED));
+        } else {
+            char *shown = reveal ? xstrdup(cv->value) : redact_text(cv->value);
+            json_object_set_new(o, "value", json_string(shown));
+            free(shown);
+        }
+        json_object_set_new(o, "source", cv->source ? json_string(cv->source) : json_null());
+        json_object_set_new(o, "alias", cv->alias ? json_string(cv->alias) : json_null());
+        json_object_set_new(o, "note", cv->note ? json_string(cv->note) : json_null());
+        json_array_append_new(vars, o);
+    }
+    json_t *doc = json_pack("{s:s, s:o, s:o}", "environment", ev.env->name, "variables", vars,
+                            "diagnostics", cli_diags_json(&ev.diags));
+    contract_eval_release(&ev);
+    cli_emit(cli, doc, render_show);
+    return OTAP_OK;
+}
+
+/* ---- example and sync ------------------------------------------------- */
+
+static int verb_example(struct cli *cli, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return cli_usage_error(cli, "'otap env example' takes no arguments");
+    char *text = envdoc_example(cli->m);
+    if (cli->json) {
+        cli_emit(cli, json_pack("{s:s}", "text", text), NULL);
+    } else {
+        fputs(text, stdout);
+    }
+    free(text);
+    return OTAP_OK;
+}
+
+static char *project_path(const struct cli *cli, const char *rel)
+{
+    return strcmp(cli->m->dir, ".") ? xasprintf("%s/%s", cli->m->dir, rel) : xstrdup(rel);
+}
+
+struct sync_target {
+    const char *name;
+    char *path;
+    char *want; /* what the contract generates; NULL when the file cannot be synced */
+    char *have; /* what is there; NULL when missing */
+    const char *problem;
+};
+
+static void render_sync(struct cli *cli, json_t *doc, FILE *out)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(doc, "files"), i, f)
+    {
+        const char *state = json_string_value(json_object_get(f, "state"));
+        if (cli->quiet && !strcmp(state, "in sync"))
+            continue;
+        fprintf(out, "%s: %s\n", json_string_value(json_object_get(f, "path")), state);
+    }
+}
+
+static int verb_sync(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"check", no_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    bool check = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'c')
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+        check = true;
+    }
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+
+    struct sync_target t[2] = {{0}};
+    size_t nt = 1;
+    t[0].name = ".env.example";
+    t[0].path = project_path(cli, ".env.example");
+    t[0].want = envdoc_example(cli->m);
+    if (cli->m->config_docs) {
+        t[1].name = cli->m->config_docs;
+        t[1].path = project_path(cli, cli->m->config_docs);
+        nt = 2;
+    }
+    int rc = OTAP_OK;
+    json_t *files = json_array();
+    for (size_t i = 0; i < nt; i++) {
+        struct strbuf sb = STRBUF_INIT;
+        if (strbuf_read_file(&sb, t[i].path, 16u << 20) == 0)
+            t[i].have = strbuf_detach(&sb, NULL);
+        strbuf_release(&sb);
+        if (i == 1) {
+            char *table = envdoc_table(cli->m);
+            t[i].want = t[i].have ? envdoc_splice(t[i].have, table) : NULL;
+            free(table);
+            if (!t[i].have)
+                t[i].problem = "missing (it must hold the markers " ENVDOC_BEGIN
+                               " and " ENVDOC_END ")";
+            else if (!t[i].want)
+                t[i].problem = "has no " ENVDOC_BEGIN " ... " ENVDOC_END " markers";
+        }
+        const char *state;
+        if (t[i].problem) {
+            state = t[i].problem;
+            rc = check ? OTAP_EFOUND : OTAP_EINVALID;
+        } else if (t[i].have && !strcmp(t[i].have, t[i].want)) {
+            state = "in sync";
+        } else if (check) {
+            state = t[i].have ? "differs from what the contract generates; run 'otap env sync'"
+                              : "missing; run 'otap env sync'";
+            rc = OTAP_EFOUND;
+        } else {
+            struct otap_err err = OTAP_ERR_INIT;
+            if (fileio_write(t[i].path, t[i].want, strlen(t[i].want), false, 0644, &err) < 0) {
+                json_decref(files);
+                for (size_t k = 0; k < nt; k++) {
+                    free(t[k].path);
+                    free(t[k].want);
+                    free(t[k].have);
+                }
+                rc = cli_error(cli, err.code, "%s", err.msg);
+                otap_err_release(&err);
+                return rc;
+            }
+            state = t[i].have ? "updated" : "written";
+        }
+        json_array_append_new(files, json_pack("{s:s, s:s}", "path", t[i].name, "state", state));
+    }
+    for (size_t k = 0; k < nt; k++) {
+        free(t[k].path);
+        free(t[k].want);
+        free(t[k].have);
+    }
+    cli_emit(cli, json_pack("{s:b, s:b, s:o}", "ok", rc == OTAP_OK, "check", check, "files", files),
+             render_sync);
+    return rc;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+struct verb {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+    {"check", verb_check}, {"example", verb_example}, {"show", verb_show},
+    {"sync", verb_sync},   {NULL, NULL},
+};
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(cli, "'otap env' needs a verb: check, show, example or sync");
+    for (const struct verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, argv[1]))
+            return v->run(cli, argc - 1, argv + 1);
+    return cli_usage_error(cli, "'%s' is not a verb of 'otap env'", argv[1]);
+}
+
+const struct cmd cmd_env = {
+    .name = "env",
+    .summary = "check, show and generate config against the single config contract",
+    .usage =
+        "usage: otap env check --env ENV [--json]\n"
+        "       otap env show --env ENV [--reveal] [--json]\n"
+        "       otap env example\n"
+        "       otap env sync [--check]\n"
+        "\n"
+        "The config of ENV is layered, strongest first: the process environment,\n"
+        ".env.ENV.local, .env.ENV, .env.local, .env (in the project root). Aliases\n"
+        "resolve to their canonical name with a warning; defaults apply; the database\n"
+        "URL is normalised to postgresql:// or built from the POSTGRES_* parts.\n"
+        "\n"
+        "check   every problem at once: missing, wrong type, alias misuse, weak or shared\n"
+        "        secrets, variables in dotenv files that the contract does not name\n"
+        "show    the resolved set and where each value came from; secrets are never\n"
+        "        shown (--reveal shows them on a terminal only)\n"
+        "example .env.example as the contract generates it\n"
+        "sync    write .env.example and the docs table (docs.config in otap.yaml);\n"
+        "        --check only reports whether they match\n"
+        "\n"
+        "exit: 0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
+        "written or git cannot be read\n",
+    .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
+    .run = run,
+};
