@@ -5,11 +5,15 @@
  *   show    the resolved set with the source of each value, secrets hidden
  *   example .env.example as the contract generates it
  *   sync    write .env.example (and the docs table), or --check that they match
+ *   parity  what differs between two environments besides values
+ *   lint    environment reads in source code that the contract does not name
+ *   leaks   dotenv files with secret values that git tracks
  *
  * Values shown pass through redaction; a secret's value is never shown,
  * not even in part, unless --reveal is given on a terminal.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +21,8 @@
 #include "cli.h"
 #include "contract.h"
 #include "envdoc.h"
+#include "envleaks.h"
+#include "envlint.h"
 #include "err.h"
 #include "fileio.h"
 #include "redact.h"
@@ -346,6 +352,248 @@ static int verb_sync(struct cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* ---- parity ----------------------------------------------------------- */
+
+/* The scheme of a URL value as written, or NULL. */
+static char *scheme_of(const char *v)
+{
+    const char *sep = v ? strstr(v, "://") : NULL;
+    return sep ? xstrndup(v, (size_t)(sep - v)) : NULL;
+}
+
+static bool from_files(const struct contract_value *cv)
+{
+    return cv->value && cv->source && strcmp(cv->source, "default") && strcmp(cv->source, "otap");
+}
+
+static void difference(json_t *list, const char *name, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void difference(json_t *list, const char *name, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "variable", name, "kind", kind,
+                                          "message", msg));
+    free(msg);
+}
+
+static void render_parity(struct cli *cli, json_t *doc, FILE *out)
+{
+    size_t i;
+    json_t *d;
+    json_t *diffs = json_object_get(doc, "differences");
+    json_array_foreach(diffs, i, d) fprintf(out, "%s\n",
+                                            json_string_value(json_object_get(d, "message")));
+    const char *a = json_string_value(json_object_get(doc, "a"));
+    const char *b = json_string_value(json_object_get(doc, "b"));
+    if (json_array_size(diffs))
+        fprintf(out, "%s and %s differ in %zu way%s besides values\n", a, b, json_array_size(diffs),
+                json_array_size(diffs) == 1 ? "" : "s");
+    else if (!cli->quiet)
+        fprintf(out, "%s%s and %s differ only in values%s\n", cli_green(cli), a, b,
+                cli_reset(cli));
+}
+
+static int verb_parity(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 3)
+        return cli_usage_error(cli, "'otap env parity' takes two environments: parity A B");
+    struct contract_eval ea, eb;
+    /* files only: the process environment is the same for both and says nothing */
+    if (env_eval(cli, argv[1], NULL, &ea) < 0)
+        return OTAP_EUSAGE;
+    if (env_eval(cli, argv[2], NULL, &eb) < 0) {
+        contract_eval_release(&ea);
+        return OTAP_EUSAGE;
+    }
+    const char *a = ea.env->name, *b = eb.env->name;
+    json_t *diffs = json_array();
+    for (size_t i = 0; i < ea.nvalues; i++) {
+        const struct contract_value *va = &ea.values[i], *vb = &eb.values[i];
+        const struct contract_var *v = va->var;
+        bool ra = manifest_var_required_in(v, a), rb = manifest_var_required_in(v, b);
+        if (ra != rb)
+            difference(diffs, v->name, "required", "'%s' is required in %s but not in %s",
+                       v->name, ra ? a : b, ra ? b : a);
+        bool fa = from_files(va), fb = from_files(vb);
+        if (fa != fb) {
+            const struct contract_value *set = fa ? va : vb;
+            difference(diffs, v->name, "presence", "'%s' is set in %s (%s) but not in %s",
+                       v->name, fa ? a : b, set->source, fa ? b : a);
+            continue;
+        }
+        if (!fa)
+            continue;
+        const struct envvar *rawa = envset_find(&ea.set, va->alias ? va->alias : v->name);
+        const struct envvar *rawb = envset_find(&eb.set, vb->alias ? vb->alias : v->name);
+        char *sa = scheme_of(rawa ? rawa->value : NULL), *sb = scheme_of(rawb ? rawb->value : NULL);
+        if (sa && sb && strcmp(sa, sb))
+            difference(diffs, v->name, "scheme", "'%s' uses %s:// in %s but %s:// in %s",
+                       v->name, sa, a, sb, b);
+        free(sa);
+        free(sb);
+        char *ca = contract_check_value(v, va->value), *cb = contract_check_value(v, vb->value);
+        if (!ca != !cb)
+            difference(diffs, v->name, "type", "'%s' is a valid %s in %s but not in %s", v->name,
+                       contract_type_name(v->type), ca ? b : a, ca ? a : b);
+        free(ca);
+        free(cb);
+    }
+    /* names the contract does not know, set in one environment's files only */
+    for (int side = 0; side < 2; side++) {
+        const struct contract_eval *x = side ? &eb : &ea, *y = side ? &ea : &eb;
+        for (int l = 0; l < CONTRACT_LAYERS; l++)
+            for (size_t i = 0; i < x->layers[l].n; i++) {
+                const char *key = x->layers[l].items[i].key;
+                if (contract_value_of(x, key) || envset_find(&y->set, key))
+                    continue;
+                bool alias = false;
+                for (size_t k = 0; k < x->nvalues && !alias; k++)
+                    for (size_t q = 0; q < x->values[k].var->naliases; q++)
+                        alias |= !strcmp(x->values[k].var->aliases[q], key);
+                if (!alias)
+                    difference(diffs, key, "presence", "'%s' is set in %s (%s:%d) but not in %s",
+                               key, x->env->name, x->layers[l].file, x->layers[l].items[i].line,
+                               y->env->name);
+            }
+    }
+    json_t *doc = json_pack("{s:b, s:s, s:s, s:o}", "ok", json_array_size(diffs) == 0, "a", a,
+                            "b", b, "differences", diffs);
+    contract_eval_release(&ea);
+    contract_eval_release(&eb);
+    bool same = json_array_size(diffs) == 0;
+    cli_emit(cli, doc, render_parity);
+    return same ? OTAP_OK : OTAP_EFOUND;
+}
+
+/* ---- lint ------------------------------------------------------------- */
+
+static void render_lint(struct cli *cli, json_t *doc, FILE *out)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(doc, "findings"), i, f)
+        fprintf(out, "%s:%d:%d: %s\n", json_string_value(json_object_get(f, "file")),
+                (int)json_integer_value(json_object_get(f, "line")),
+                (int)json_integer_value(json_object_get(f, "column")),
+                json_string_value(json_object_get(f, "message")));
+    size_t n = json_array_size(json_object_get(doc, "findings"));
+    int files = (int)json_integer_value(json_object_get(doc, "files"));
+    int reads = (int)json_integer_value(json_object_get(doc, "reads"));
+    if (n)
+        fprintf(out, "%zu environment read%s outside the contract (%d files, %d reads)\n", n,
+                n == 1 ? "" : "s", files, reads);
+    else if (!cli->quiet)
+        fprintf(out, "%severy environment read is in the contract%s (%d files, %d reads)\n",
+                cli_green(cli), cli_reset(cli), files, reads);
+}
+
+static int verb_lint(struct cli *cli, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_usage_error(cli, "unknown option '%s'", argv[i]);
+    const struct manifest *m = cli->m;
+    /* the project root, named as the user would type it from here */
+    char *cwd = getcwd(NULL, 0);
+    size_t cl = cwd ? strlen(cwd) : 0;
+    const char *rootdir = m->dir;
+    if (cwd && !strcmp(m->dir, cwd))
+        rootdir = ".";
+    else if (cwd && !strncmp(m->dir, cwd, cl) && m->dir[cl] == '/')
+        rootdir = m->dir + cl + 1;
+    const char *root[] = {rootdir};
+    const char *const *paths = argc > 1 ? (const char *const *)argv + 1 : root;
+    size_t npaths = argc > 1 ? (size_t)argc - 1 : 1;
+    struct envlint l = {0};
+    struct otap_err err = OTAP_ERR_INIT;
+    int scanned = envlint_scan(paths, npaths, &l, &err);
+    free(cwd);
+    if (scanned < 0) {
+        int rc = cli_error(cli, err.code, "%s", err.msg);
+        otap_err_release(&err);
+        envlint_release(&l);
+        return rc;
+    }
+    json_t *findings = json_array();
+    for (size_t i = 0; i < l.n; i++) {
+        const struct envlint_hit *h = &l.items[i];
+        const struct contract_var *alias_of = NULL;
+        bool known = false;
+        for (size_t k = 0; k < m->nconfig; k++) {
+            known |= !strcmp(m->config[k].name, h->name);
+            for (size_t a = 0; a < m->config[k].naliases; a++)
+                if (!strcmp(m->config[k].aliases[a], h->name))
+                    alias_of = &m->config[k];
+        }
+        if (known || envlint_is_system_var(h->name))
+            continue;
+        char *msg = alias_of ? xasprintf("reads '%s', a deprecated alias; read '%s'", h->name,
+                                         alias_of->name)
+                             : xasprintf("reads '%s', which the config contract does not name",
+                                         h->name);
+        json_array_append_new(findings, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", h->file,
+                                                  "line", h->line, "column", h->col, "variable",
+                                                  h->name, "message", msg));
+        free(msg);
+    }
+    json_t *doc = json_pack("{s:b, s:i, s:i, s:i, s:o}", "ok", json_array_size(findings) == 0,
+                            "files", (int)l.files, "skipped", (int)l.skipped, "reads", (int)l.n,
+                            "findings", findings);
+    bool clean = json_array_size(findings) == 0;
+    envlint_release(&l);
+    cli_emit(cli, doc, render_lint);
+    return clean ? OTAP_OK : OTAP_EFOUND;
+}
+
+/* ---- leaks ------------------------------------------------------------ */
+
+static void render_leaks(struct cli *cli, json_t *doc, FILE *out)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(doc, "leaks"), i, f)
+        fprintf(out, "%s:%d: '%s' holds a secret in a file git tracks; remove the value, "
+                     "untrack the file (git rm --cached) and rotate the secret\n",
+                json_string_value(json_object_get(f, "path")),
+                (int)json_integer_value(json_object_get(f, "line")),
+                json_string_value(json_object_get(f, "variable")));
+    size_t n = json_array_size(json_object_get(doc, "leaks"));
+    int files = (int)json_integer_value(json_object_get(doc, "files"));
+    if (n)
+        fprintf(out, "%zu secret%s in tracked dotenv files\n", n, n == 1 ? "" : "s");
+    else if (!cli->quiet)
+        fprintf(out, "%sno secret in a tracked dotenv file%s (%d tracked dotenv file%s)\n",
+                cli_green(cli), cli_reset(cli), files, files == 1 ? "" : "s");
+}
+
+static int verb_leaks(struct cli *cli, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return cli_usage_error(cli, "'otap env leaks' takes no arguments");
+    struct envleaks l = {0};
+    struct otap_err err = OTAP_ERR_INIT;
+    if (envleaks_scan(cli->m, cli->m->dir, &l, &err) < 0) {
+        int rc = cli_error(cli, err.code, "%s", err.msg);
+        otap_err_release(&err);
+        envleaks_release(&l);
+        return rc;
+    }
+    json_t *leaks = json_array();
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(leaks, json_pack("{s:s, s:i, s:s}", "path", l.items[i].path, "line",
+                                               l.items[i].line, "variable", l.items[i].name));
+    json_t *doc = json_pack("{s:b, s:i, s:o}", "ok", l.n == 0, "files", (int)l.files, "leaks",
+                            leaks);
+    bool clean = l.n == 0;
+    envleaks_release(&l);
+    cli_emit(cli, doc, render_leaks);
+    return clean ? OTAP_OK : OTAP_EFOUND;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 struct verb {
@@ -354,14 +602,16 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"check", verb_check}, {"example", verb_example}, {"show", verb_show},
+    {"check", verb_check}, {"example", verb_example}, {"leaks", verb_leaks},
+    {"lint", verb_lint},   {"parity", verb_parity},   {"show", verb_show},
     {"sync", verb_sync},   {NULL, NULL},
 };
 
 static int run(struct cli *cli, int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error(cli, "'otap env' needs a verb: check, show, example or sync");
+        return cli_usage_error(cli, "'otap env' needs a verb: check, show, example, sync, parity, "
+                                    "lint or leaks");
     for (const struct verb *v = verbs; v->name; v++)
         if (!strcmp(v->name, argv[1]))
             return v->run(cli, argc - 1, argv + 1);
@@ -376,6 +626,9 @@ const struct cmd cmd_env = {
         "       otap env show --env ENV [--reveal] [--json]\n"
         "       otap env example\n"
         "       otap env sync [--check]\n"
+        "       otap env parity ENV_A ENV_B [--json]\n"
+        "       otap env lint [PATH...] [--json]\n"
+        "       otap env leaks [--json]\n"
         "\n"
         "The config of ENV is layered, strongest first: the process environment,\n"
         ".env.ENV.local, .env.ENV, .env.local, .env (in the project root). Aliases\n"
@@ -389,6 +642,12 @@ const struct cmd cmd_env = {
         "example .env.example as the contract generates it\n"
         "sync    write .env.example and the docs table (docs.config in otap.yaml);\n"
         "        --check only reports whether they match\n"
+        "parity  what differs between two environments besides values: variables set in\n"
+        "        one only, required in one only, URL schemes, values valid in one only\n"
+        "lint    reads of environment variables in source code (getenv, os.Getenv,\n"
+        "        os.environ, os.getenv, process.env, import.meta.env, ENV[]) that the\n"
+        "        contract does not name; PATH, HOME and a few system variables are allowed\n"
+        "leaks   dotenv files that git tracks and that hold a secret's value\n"
         "\n"
         "exit: 0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
         "written or git cannot be read\n",
