@@ -13,20 +13,7 @@
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
-    json_t *diags = json_object_get(doc, "diagnostics");
-    size_t i;
-    json_t *d;
-    json_array_foreach(diags, i, d)
-    {
-        bool err = !strcmp(json_string_value(json_object_get(d, "severity")), "error");
-        if (!err && cli->quiet)
-            continue;
-        fprintf(out, "%s%s:%d:%d: %s%s%s\n", err ? cli_red(cli) : cli_yellow(cli),
-                json_string_value(json_object_get(d, "file")),
-                (int)json_integer_value(json_object_get(d, "line")),
-                (int)json_integer_value(json_object_get(d, "column")), err ? "" : "warning: ",
-                json_string_value(json_object_get(d, "message")), cli_reset(cli));
-    }
+    cli_render_diags(cli, json_object_get(doc, "diagnostics"), out);
     json_t *counts = json_object_get(doc, "counts");
     const char *file = json_string_value(json_object_get(doc, "manifest"));
     if (json_is_true(json_object_get(doc, "ok"))) {

@@ -127,6 +127,28 @@ void cli_print_diags(struct cli *cli, const struct diag_list *dl, FILE *out)
     }
 }
 
+void cli_render_diags(struct cli *cli, json_t *diags, FILE *out)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(diags, i, d)
+    {
+        bool err = !strcmp(json_string_value(json_object_get(d, "severity")), "error");
+        if (!err && cli->quiet)
+            continue;
+        int line = (int)json_integer_value(json_object_get(d, "line"));
+        int col = (int)json_integer_value(json_object_get(d, "column"));
+        fprintf(out, "%s%s", err ? cli_red(cli) : cli_yellow(cli),
+                json_string_value(json_object_get(d, "file")));
+        if (line)
+            fprintf(out, ":%d", line);
+        if (line && col)
+            fprintf(out, ":%d", col);
+        fprintf(out, ": %s%s%s\n", err ? "" : "warning: ",
+                json_string_value(json_object_get(d, "message")), cli_reset(cli));
+    }
+}
+
 const char *cli_red(const struct cli *cli)
 {
     return cli->color ? "\033[31m" : "";

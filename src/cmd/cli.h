@@ -63,6 +63,8 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format
 /* Prints diagnostics: to stderr in text mode; returns them as a JSON array. */
 json_t *cli_diags_json(const struct diag_list *dl);
 void cli_print_diags(struct cli *cli, const struct diag_list *dl, FILE *out);
+/* Renders a cli_diags_json() array as FILE:LINE:COL: lines (warnings hidden by --quiet). */
+void cli_render_diags(struct cli *cli, json_t *diags, FILE *out);
 
 /* Colour helpers: return the escape when colour is on, "" otherwise. */
 const char *cli_red(const struct cli *cli);

@@ -83,28 +83,6 @@ static int parse_env_opt(struct cli *cli, int argc, char **argv, const char **en
     return 0;
 }
 
-static void render_diags(struct cli *cli, json_t *diags, FILE *out)
-{
-    size_t i;
-    json_t *d;
-    json_array_foreach(diags, i, d)
-    {
-        bool err = !strcmp(json_string_value(json_object_get(d, "severity")), "error");
-        if (!err && cli->quiet)
-            continue;
-        int line = (int)json_integer_value(json_object_get(d, "line"));
-        int col = (int)json_integer_value(json_object_get(d, "column"));
-        fprintf(out, "%s%s", err ? cli_red(cli) : cli_yellow(cli),
-                json_string_value(json_object_get(d, "file")));
-        if (line)
-            fprintf(out, ":%d", line);
-        if (line && col)
-            fprintf(out, ":%d", col);
-        fprintf(out, ": %s%s%s\n", err ? "" : "warning: ",
-                json_string_value(json_object_get(d, "message")), cli_reset(cli));
-    }
-}
-
 static json_t *files_json(const struct contract_eval *ev)
 {
     json_t *a = json_array();
@@ -118,7 +96,7 @@ static json_t *files_json(const struct contract_eval *ev)
 
 static void render_check(struct cli *cli, json_t *doc, FILE *out)
 {
-    render_diags(cli, json_object_get(doc, "diagnostics"), out);
+    cli_render_diags(cli, json_object_get(doc, "diagnostics"), out);
     const char *env = json_string_value(json_object_get(doc, "environment"));
     int errors = (int)json_integer_value(json_object_get(doc, "errors"));
     if (errors) {
@@ -183,7 +161,7 @@ static void render_show(struct cli *cli, json_t *doc, FILE *out)
                 note ? "; " : "", note ? note : "");
     }
     FILE *err = cli->json ? out : stderr;
-    render_diags(cli, json_object_get(doc, "diagnostics"), err);
+    cli_render_diags(cli, json_object_get(doc, "diagnostics"), err);
 }
 
 static int verb_show(struct cli *cli, int argc, char **argv)
@@ -203,7 +181,10 @@ static int verb_show(struct cli *cli, int argc, char **argv)
     json_t *vars = json_array();
     for (size_t i = 0; i < ev.nvalues; i++) {
         const struct contract_value *cv = &ev.values[i];
-        bool secret = cv->var->type == CT_SECRET;
+        /* a string whose name says it is a secret is treated as one: types can be mistyped */
+        bool secret = cv->var->type == CT_SECRET ||
+                      (cv->var->type == CT_STRING &&
+                       redact_name_is_secret(cv->var->name, (int)strlen(cv->var->name)));
         json_t *o = json_pack("{s:s, s:s, s:b}", "name", cv->var->name, "type",
                               contract_type_name(cv->var->type), "secret", secret);
         if (!cv->value) {

@@ -158,12 +158,7 @@ static void render_check(struct cli *cli, json_t *doc, FILE *out)
 {
     size_t i, j;
     json_t *x, *h;
-    json_array_foreach(json_object_get(doc, "diagnostics"), i, x)
-        fprintf(out, "%s%s:%d:%d: %s%s\n", cli_red(cli),
-                json_string_value(json_object_get(x, "file")),
-                (int)json_integer_value(json_object_get(x, "line")),
-                (int)json_integer_value(json_object_get(x, "column")),
-                json_string_value(json_object_get(x, "message")), cli_reset(cli));
+    cli_render_diags(cli, json_object_get(doc, "diagnostics"), out);
     fprintf(out, "%-6s %-12s %-8s %s\n", "PORT", "SERVICE", "STATE", "HELD BY");
     json_array_foreach(json_object_get(doc, "ports"), i, x)
     {
