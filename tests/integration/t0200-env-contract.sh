@@ -67,7 +67,8 @@ rc=$?
 set -e
 expect_eq 4 "$rc" "otap run with a broken contract"
 [ ! -e "$work/started" ] || fail "the child ran"
-pgrep -f "sleep 30" >/dev/null && fail "the child left a process"
+# the child's command line would hold this test's own temporary directory
+pgrep -f -- "$work" >/dev/null && fail "the child left a process: $(pgrep -af -- "$work")"
 grep -q "refusing to start 'sh'" "$work/run.err" || fail "no refusal message: $(cat "$work/run.err")"
 
 # run hands over the canonical set: alias renamed, URL normalised, defaults, ENVIRONMENT
