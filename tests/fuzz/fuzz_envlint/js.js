@@ -1,0 +1,1 @@
+const a = process.env.A + process.env["B"] + import.meta.env.C;

@@ -1,0 +1,3 @@
+import os
+x = os.environ["A"]
+y = os.getenv("B")
