@@ -6,10 +6,10 @@
 #include "cli.h"
 #include "banned.h"
 
-extern const struct cmd cmd_check, cmd_env, cmd_explain, cmd_help, cmd_init, cmd_ports, cmd_run,
-    cmd_version;
+extern const struct cmd cmd_check, cmd_db, cmd_env, cmd_explain, cmd_help, cmd_init, cmd_ports,
+    cmd_run, cmd_version;
 
 const struct cmd *const otap_commands[] = {
-    &cmd_check, &cmd_env,   &cmd_explain, &cmd_help, &cmd_init,
-    &cmd_ports, &cmd_run,   &cmd_version, NULL,
+    &cmd_check, &cmd_db,    &cmd_env, &cmd_explain, &cmd_help,
+    &cmd_init,  &cmd_ports, &cmd_run, &cmd_version, NULL,
 };

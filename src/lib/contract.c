@@ -82,6 +82,13 @@ static bool parse_bool(const char *s)
 /* The scheme of scheme://rest, or NULL. */
 static char *url_scheme(const char *s)
 {
+    /* file databases are named without an authority: sqlite:db/app.sqlite3 */
+    static const char *const opaque[] = {"sqlite", "sqlite3", "file", NULL};
+    for (size_t i = 0; opaque[i]; i++) {
+        size_t n = strlen(opaque[i]);
+        if (!strncasecmp(s, opaque[i], n) && s[n] == ':' && s[n + 1] && strncmp(s + n, "://", 3))
+            return xstrdup(opaque[i]);
+    }
     const char *sep = strstr(s, "://");
     if (!sep || sep == s || !sep[3])
         return NULL;
@@ -580,6 +587,13 @@ static void check_unknown(struct contract_eval *ev)
             const char *key = d->items[i].key;
             if (is_canonical(m, key) || is_alias(m, key, NULL))
                 continue;
+            if (!strcmp(key, "CONFIRM_PROD_MIGRATE")) {
+                /* a file would confirm every production migration forever */
+                diag_add_at(&ev->diags, DIAG_ERROR, d->file, d->items[i].line, 0,
+                            "CONFIRM_PROD_MIGRATE does not belong in a file: confirming a "
+                            "production migration is an act, set it for the one command");
+                continue;
+            }
             const char *s = suggest_closest(key, cand);
             if (s)
                 diag_add_at(&ev->diags, DIAG_ERROR, d->file, d->items[i].line, 0,

@@ -49,13 +49,34 @@ int fileio_write(const char *path, const char *data, size_t len, bool no_clobber
             rc = otap_err_set(err, OTAP_EREFUSED, "'%s' already exists; it is never overwritten",
                               path);
         else
-            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path,
-                              strerror(errno));
+            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path, strerror(errno));
     } else if (!rc && !no_clobber && rename(tmp, path) < 0) {
         rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot replace '%s': %s", path, strerror(errno));
     }
     unlink(tmp);
 out:
     free(tmp);
+    return rc;
+}
+
+int fileio_mkdirs(const char *path, const char *shown, struct otap_err *err)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            rc =
+                otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", shown, strerror(errno));
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
     return rc;
 }

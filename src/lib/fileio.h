@@ -20,4 +20,7 @@
 int fileio_write(const char *path, const char *data, size_t len, bool no_clobber, int mode,
                  struct otap_err *err);
 
+/* mkdir -p: creates path and its missing parents; shown names it in errors. */
+int fileio_mkdirs(const char *path, const char *shown, struct otap_err *err);
+
 #endif

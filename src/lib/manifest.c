@@ -583,6 +583,21 @@ static void check_environments(struct ctx *c)
         }
     }
 
+    /* a protected environment's marker must tell its database apart from every other */
+    for (size_t i = 0; i < m->nenvs; i++) {
+        const struct manifest_env *p = &m->envs[i];
+        if (!p->protected || !p->marker)
+            continue;
+        for (size_t j = 0; j < m->nenvs; j++) {
+            const struct manifest_env *o = &m->envs[j];
+            if (j != i && !o->protected && o->marker && !strcmp(o->marker, p->marker))
+                ERR(c, o->pos,
+                    "environment '%s' has the marker '%s' of the protected environment '%s' "
+                    "(line %d): the marker could not tell their databases apart",
+                    o->name, o->marker, p->name, p->pos.line);
+        }
+    }
+
     /* requires names gates, or the built-in sign-off */
     size_t ncand = m->ngates + 2;
     const char **cand = xcalloc(ncand, sizeof(*cand));
@@ -1120,18 +1135,40 @@ static void check_config(struct ctx *c)
 
 /* ---- database, slo, release, gates, flags ----------------------------- */
 
-static const char *const db_keys[] = {"url", "migrations", "schema", NULL};
+static const char *const db_keys[] = {"url", "migrations", "schema", "marker_table", NULL};
+
+/* The marker table's name is spliced into SQL: a plain identifier only. */
+static bool plain_identifier(const char *s)
+{
+    if (!*s || strlen(s) > 63)
+        return false;
+    for (const char *p = s; *p; p++) {
+        bool alpha = (*p >= 'a' && *p <= 'z') || *p == '_';
+        if (!alpha && (p == s || !(*p >= '0' && *p <= '9')))
+            return false;
+    }
+    return true;
+}
 
 static void db_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                      struct manifest_pos kp)
 {
     struct manifest_database *db = obj;
-    char **slot = idx == 0 ? &db->url_var : idx == 1 ? &db->migrations : &db->schema;
+    char **slot = idx == 0   ? &db->url_var
+                  : idx == 1 ? &db->migrations
+                  : idx == 2 ? &db->schema
+                             : &db->marker_table;
     (void)k;
     free(*slot);
     *slot = get_str(c, v, kp, db_keys[idx]);
     if (idx == 0)
         db->pos = node_pos(v, kp);
+    if (idx == 3 && *slot && !plain_identifier(*slot)) {
+        ERR(c, node_pos(v, kp),
+            "'marker_table' must be a plain lower-case table name ([a-z_][a-z0-9_]*), "
+            "not '%s'",
+            *slot);
+    }
 }
 
 static const char *const slo_keys[] = {"p95_ms", "error_rate", NULL};
@@ -1504,6 +1541,8 @@ static void build(struct ctx *c, struct fy_node *root)
 
     if (m->database.url_var && !m->database.migrations)
         m->database.migrations = xstrdup("db/migrations");
+    if (m->database.url_var && !m->database.marker_table)
+        m->database.marker_table = xstrdup("bk_env_marker");
     if (!m->release.version_file)
         m->release.version_file = xstrdup("VERSION");
     if (!m->release.changelog)
@@ -1717,6 +1756,7 @@ void manifest_free(struct manifest *m)
     free(m->database.url_var);
     free(m->database.migrations);
     free(m->database.schema);
+    free(m->database.marker_table);
     for (size_t i = 0; i < m->nflags; i++) {
         free(m->flags[i].name);
         free(m->flags[i].owner);

@@ -136,9 +136,10 @@ struct manifest_flag {
 };
 
 struct manifest_database {
-    char *url_var;    /* name of the config variable holding the URL */
-    char *migrations; /* directory */
-    char *schema;     /* schema dump file, or NULL */
+    char *url_var;      /* name of the config variable holding the URL */
+    char *migrations;   /* directory */
+    char *schema;       /* schema dump file, or NULL */
+    char *marker_table; /* the environment marker's table (bk_env_marker) */
     struct manifest_pos pos;
 };
 

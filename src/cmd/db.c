@@ -1,0 +1,1097 @@
+/*
+ * otap db: migrations that can never touch the wrong database.
+ *
+ *   new          create the next migration file
+ *   migrate      apply pending migrations (marker, hard lock, lint, drift first)
+ *   rollback     run the last applied migration's down section
+ *   status       every migration and its state, and the marker
+ *   verify       the drift gate; --schema compares the live schema too
+ *   dump-schema  write the live schema to the manifest's schema file
+ *   marker       init or check the environment marker
+ *   lint         unsafe statements in migration files
+ *
+ * Commands that write take the environment's whole config contract as a
+ * precondition, as 'otap run' does; commands that read only need the
+ * database URL. The URL is a secret: it is only ever shown redacted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actor.h"
+#include "cli.h"
+#include "contract.h"
+#include "db.h"
+#include "dblint.h"
+#include "err.h"
+#include "fileio.h"
+#include "hardlock.h"
+#include "marker.h"
+#include "migrate.h"
+#include "migration.h"
+#include "num.h"
+#include "strbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+extern char **environ;
+
+struct db_opts {
+    const char *env;
+    const char *to;
+    const char *output;
+    bool dry_run;
+    bool schema;
+    long lock_wait_ms;
+};
+
+enum {
+    OPT_ENV = 1 << 0,
+    OPT_DRY_RUN = 1 << 1,
+    OPT_TO = 1 << 2,
+    OPT_LOCK_WAIT = 1 << 3,
+    OPT_SCHEMA = 1 << 4,
+    OPT_OUTPUT = 1 << 5,
+};
+
+/* Parses the options a verb accepts; leaves operands at argv[optind..]. */
+static int parse_opts(struct cli *cli, int argc, char **argv, unsigned allowed, struct db_opts *o)
+{
+    static const struct option opts[] = {
+        {"env", required_argument, NULL, 'e'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"to", required_argument, NULL, 't'},
+        {"lock-wait", required_argument, NULL, 'w'},
+        {"schema", no_argument, NULL, 's'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    o->lock_wait_ms = 60000;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "e:no:", opts, NULL)) != -1) {
+        unsigned need = c == 'e'   ? OPT_ENV
+                        : c == 'n' ? OPT_DRY_RUN
+                        : c == 't' ? OPT_TO
+                        : c == 'w' ? OPT_LOCK_WAIT
+                        : c == 's' ? OPT_SCHEMA
+                        : c == 'o' ? OPT_OUTPUT
+                                   : 0;
+        if (!(need & allowed)) {
+            if (c == ':' || (c == '?' && optopt))
+                return cli_usage_error(cli, "option '%s' needs an argument", argv[optind - 1]);
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+        }
+        if (c == 'e')
+            o->env = optarg;
+        else if (c == 'n')
+            o->dry_run = true;
+        else if (c == 't')
+            o->to = optarg;
+        else if (c == 's')
+            o->schema = true;
+        else if (c == 'o')
+            o->output = optarg;
+        else {
+            long long s;
+            if (num_parse_duration(optarg, &s) < 0 || s > 86400)
+                return cli_usage_error(cli, "--lock-wait '%s' is not a duration (e.g. 60s)",
+                                       optarg);
+            o->lock_wait_ms = (long)(s * 1000);
+        }
+    }
+    if ((allowed & OPT_ENV) && !o->env)
+        return cli_usage_error(cli, "which environment? give --env NAME");
+    return 0;
+}
+
+static int no_operands(struct cli *cli, int argc, char **argv)
+{
+    if (optind < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* ---- the target: environment, URL, files, connection ----------------- */
+
+struct target {
+    struct contract_eval ev;
+    bool have_ev;
+    const struct manifest_env *env;
+    const char *url; /* borrowed from ev */
+    struct migration_set set;
+    bool have_set;
+    struct db *db;
+    struct hardlock_input hl;
+    char *actor;
+    char *dir;     /* the migrations folder */
+    char *display; /* as messages show it */
+};
+
+static void target_release(struct target *t)
+{
+    db_close(t->db);
+    migration_set_release(&t->set);
+    if (t->have_ev)
+        contract_eval_release(&t->ev);
+    free(t->actor);
+    free(t->dir);
+    free(t->display);
+    memset(t, 0, sizeof(*t));
+}
+
+static const char *manifest_name(const struct cli *cli)
+{
+    return cli->warnings.file ? cli->warnings.file : cli->m->path;
+}
+
+static void print_refusals(struct cli *cli, const char *what, char **items, size_t n)
+{
+    if (cli->json)
+        return;
+    fprintf(stderr, "%serror:%s refusing to %s: %zu condition%s not met\n", cli_red(cli),
+            cli_reset(cli), what, n, n == 1 ? " is" : "s are");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  - %s\n", items[i]);
+}
+
+static json_t *strv_json(char **items, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+/* A refusal as one JSON document, or as the list on stderr. */
+static int refused(struct cli *cli, const char *what, char **items, size_t n, json_t *extra)
+{
+    if (cli->json) {
+        json_t *doc = json_pack("{s:b, s:{s:s, s:s+}, s:o}", "ok", 0, "error", "code", "refused",
+                                "message", "refusing to ", what, "refusals", strv_json(items, n));
+        if (extra)
+            json_object_update(doc, extra);
+        cli_emit(cli, doc, NULL);
+    } else {
+        print_refusals(cli, what, items, n);
+    }
+    json_decref(extra);
+    return OTAP_EREFUSED;
+}
+
+/*
+ * Resolves --env and its database URL. writes: the whole contract must
+ * hold (a write is as much a deploy of config as 'otap run').
+ */
+static int target_env(struct cli *cli, const char *env, bool writes, struct target *t)
+{
+    const struct manifest *m = cli->m;
+    if (!m->database.url_var)
+        return cli_error(cli, OTAP_EINVALID,
+                         "%s has no 'database' section: add database: { url: DATABASE_URL }",
+                         manifest_name(cli));
+    struct otap_err err = OTAP_ERR_INIT;
+    if (contract_eval(&t->ev, m, manifest_name(cli), env, environ, &err) < 0) {
+        struct strbuf known = STRBUF_INIT;
+        for (size_t i = 0; i < m->nenvs; i++)
+            strbuf_addf(&known, "%s%s", i ? ", " : "", m->envs[i].name);
+        int rc = cli_usage_error(cli, "%s; the manifest has: %s", err.msg, known.buf);
+        strbuf_release(&known);
+        otap_err_release(&err);
+        contract_eval_release(&t->ev);
+        return rc;
+    }
+    t->have_ev = true;
+    t->env = t->ev.env;
+    const struct contract_value *cv = contract_value_of(&t->ev, m->database.url_var);
+    t->url = cv && cv->value && *cv->value ? cv->value : NULL;
+
+    size_t errors = diag_count(&t->ev.diags, DIAG_ERROR);
+    if ((writes && errors) || !t->url) {
+        if (!cli->json)
+            cli_print_diags(cli, &t->ev.diags, stderr);
+        char *why = !t->url ? xasprintf("%s is not set for %s", m->database.url_var, t->env->name)
+                            : xasprintf("the config contract for %s has %zu problem%s ('otap "
+                                        "env check --env %s' lists them)",
+                                        t->env->name, errors, errors == 1 ? "" : "s", t->env->name);
+        char *what = xasprintf("touch the database of %s", t->env->name);
+        int rc = refused(cli, what, &why, 1,
+                         json_pack("{s:o}", "diagnostics", cli_diags_json(&t->ev.diags)));
+        free(why);
+        free(what);
+        return rc;
+    }
+    if (!cli->quiet && !cli->json)
+        cli_print_diags(cli, &t->ev.diags, stderr);
+
+    /* the hard lock's inputs, gathered here and judged in hardlock.c */
+    t->hl.m = m;
+    t->hl.env = t->env;
+    t->hl.confirm = getenv("CONFIRM_PROD_MIGRATE");
+    t->hl.url_var = m->database.url_var;
+    t->hl.url_set = t->url != NULL;
+    const struct contract_value *ev = contract_value_of(&t->ev, "ENVIRONMENT");
+    if (ev) {
+        if (ev->value && ev->source && strcmp(ev->source, "otap")) {
+            t->hl.environment = ev->value;
+            t->hl.environment_from = ev->alias ? ev->alias : "ENVIRONMENT";
+        }
+    } else {
+        const struct envvar *v = envset_find(&t->ev.set, "ENVIRONMENT");
+        t->hl.environment = v ? v->value : NULL;
+        t->hl.environment_from = "ENVIRONMENT";
+    }
+    const struct envvar *node = envset_find(&t->ev.set, "NODE_ENV");
+    t->hl.node_env = node ? node->value : NULL;
+    const struct envvar *vercel = envset_find(&t->ev.set, "VERCEL_ENV");
+    t->hl.vercel_env = vercel ? vercel->value : NULL;
+    t->actor = actor_name();
+    return 0;
+}
+
+static int target_files(struct cli *cli, struct target *t)
+{
+    const struct manifest *m = cli->m;
+    t->dir = xasprintf("%s/%s", m->dir, m->database.migrations);
+    t->display = xstrdup(m->database.migrations);
+    struct diag_list dl;
+    diag_list_init(&dl, t->display);
+    struct otap_err err = OTAP_ERR_INIT;
+    int rc = migration_set_load(&t->set, t->dir, t->display, &dl, &err);
+    t->have_set = true;
+    if (rc == OTAP_EEXTERNAL) {
+        rc = cli_error(cli, rc, "%s", err.msg);
+    } else if (rc < 0) {
+        size_t n = diag_count(&dl, DIAG_ERROR);
+        diag_sort(&dl);
+        if (cli->json) {
+            cli_emit(cli,
+                     json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
+                               "message", "invalid migration files", "diagnostics",
+                               cli_diags_json(&dl)),
+                     NULL);
+        } else {
+            cli_print_diags(cli, &dl, stderr);
+            fprintf(stderr, "%serror:%s %zu problem%s in the migration files; nothing was run\n",
+                    cli_red(cli), cli_reset(cli), n, n == 1 ? "" : "s");
+        }
+        rc = OTAP_EINVALID;
+    } else if (!cli->quiet && !cli->json) {
+        cli_print_diags(cli, &dl, stderr);
+    }
+    otap_err_release(&err);
+    diag_list_release(&dl);
+    return rc;
+}
+
+static void print_notice(void *ctx, const char *message)
+{
+    struct cli *cli = ctx;
+    if (!cli->quiet && !cli->json)
+        fprintf(stderr, "notice: %s\n", message);
+}
+
+static int target_open(struct cli *cli, struct target *t, enum db_open_mode mode)
+{
+    struct otap_err err = OTAP_ERR_INIT;
+    int rc = db_open(&t->db, t->url, cli->m->dir, mode, &err);
+    if (rc < 0) {
+        rc = cli_error(cli, rc, "%s", err.msg);
+        otap_err_release(&err);
+        return rc;
+    }
+    db_set_notice(t->db, print_notice, cli);
+    return 0;
+}
+
+static struct migrate_request request_for(struct cli *cli, struct target *t,
+                                          const struct db_opts *o)
+{
+    return (struct migrate_request){
+        .db = t->db,
+        .set = &t->set,
+        .env = t->env,
+        .marker_table = cli->m->database.marker_table,
+        .to = o->to,
+        .dry_run = o->dry_run,
+        .lock_wait_ms = o->lock_wait_ms,
+        .actor = t->actor,
+        .hardlock = t->env->protected ? &t->hl : NULL,
+    };
+}
+
+/* ---- shared JSON pieces ----------------------------------------------- */
+
+static json_t *marker_json(const struct marker_status *st)
+{
+    return json_pack("{s:s, s:s?, s:s?, s:s}", "table", st->table, "expected", st->expected,
+                     "found", st->found, "state", marker_state_name(st->state));
+}
+
+static json_t *lint_json(const struct dblint_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n; i++) {
+        const struct dblint_finding *f = &r->items[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:b, s:s?}", "rule",
+                                           f->rule->id, "file", f->path, "line", f->line, "column",
+                                           f->col, "message", f->message, "fix", f->rule->fix,
+                                           "acknowledged", f->acknowledged, "reason", f->reason));
+    }
+    return a;
+}
+
+static void render_lint_findings(struct cli *cli, json_t *findings, FILE *out)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(findings, i, f)
+    {
+        bool ack = json_is_true(json_object_get(f, "acknowledged"));
+        if (ack && cli->quiet)
+            continue;
+        fprintf(out, "%s:%d:%d: %s%s%s: %s%s\n", json_string_value(json_object_get(f, "file")),
+                (int)json_integer_value(json_object_get(f, "line")),
+                (int)json_integer_value(json_object_get(f, "column")), ack ? "" : cli_red(cli),
+                json_string_value(json_object_get(f, "rule")), ack ? "" : cli_reset(cli),
+                json_string_value(json_object_get(f, "message")), ack ? " (acknowledged)" : "");
+        if (ack)
+            fprintf(out, "    reason: %s\n", json_string_value(json_object_get(f, "reason")));
+        else
+            fprintf(out, "    fix: %s\n", json_string_value(json_object_get(f, "fix")));
+    }
+}
+
+static json_t *failure_json(const struct migrate_failure *f)
+{
+    return json_pack("{s:s, s:i, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b}", "file", f->mg->path,
+                     "line", f->line, "column", f->col, "message",
+                     f->db.message ? f->db.message : "failed", "sqlstate", f->db.sqlstate, "detail",
+                     f->db.detail, "hint", f->db.hint, "transaction", f->transaction, "down",
+                     f->down);
+}
+
+static json_t *steps_json(const struct migrate_result *res)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < res->nsteps; i++) {
+        const struct migrate_step *s = &res->steps[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I}", "version", s->mg->version,
+                                           "name", s->mg->name, "file", s->mg->path, "duration_ms",
+                                           (json_int_t)s->duration_ms));
+    }
+    return a;
+}
+
+/* Reports a migration that failed in the database; returns 5. */
+static int report_failure(struct cli *cli, const struct migrate_result *res, json_t *doc,
+                          const char *errmsg)
+{
+    const struct migrate_failure *f = &res->failure;
+    size_t earlier = res->nsteps;
+    if (cli->json) {
+        json_object_set_new(doc, "ok", json_false());
+        json_object_set_new(doc, "error",
+                            json_pack("{s:s, s:s}", "code", "external", "message", errmsg));
+        json_object_set_new(doc, "failure", failure_json(f));
+        cli_emit(cli, doc, NULL);
+        return OTAP_EEXTERNAL;
+    }
+    json_decref(doc);
+    if (!cli->quiet)
+        fputs(" failed\n", stderr); /* ends the progress line */
+    fprintf(stderr, "%serror:%s %s\n", cli_red(cli), cli_reset(cli), errmsg);
+    if (f->db.detail)
+        fprintf(stderr, "  detail: %s\n", f->db.detail);
+    if (f->db.hint)
+        fprintf(stderr, "  hint: %s\n", f->db.hint);
+    if (f->transaction)
+        fprintf(stderr, "  %s was rolled back: nothing of it was applied\n", f->mg->path);
+    else
+        fprintf(stderr,
+                "  %s runs outside a transaction: the statements before line %d stay applied, "
+                "and it is not recorded; make them safe to run again (IF NOT EXISTS) and rerun\n",
+                f->mg->path, f->line);
+    if (!f->down && earlier)
+        fprintf(stderr, "  %zu earlier migration%s of this run %s applied and recorded\n", earlier,
+                earlier == 1 ? "" : "s", earlier == 1 ? "was" : "were");
+    return OTAP_EEXTERNAL;
+}
+
+/* ---- new -------------------------------------------------------------- */
+
+static int verb_new(struct cli *cli, int argc, char **argv)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, argc, argv, 0, &o);
+    if (rc)
+        return rc;
+    if (optind + 1 != argc)
+        return cli_usage_error(cli, "give one NAME: otap db new add_users_table");
+    const struct manifest *m = cli->m;
+    if (!m->database.url_var)
+        return cli_error(cli, OTAP_EINVALID,
+                         "%s has no 'database' section: add database: { url: DATABASE_URL }",
+                         manifest_name(cli));
+    char *name = xstrdup(argv[optind]);
+    for (char *p = name; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        else if (*p == ' ' || *p == '-')
+            *p = '_';
+    }
+    if (!migration_name_valid(name)) {
+        free(name);
+        return cli_usage_error(cli, "'%s' is not a migration name: use letters, digits and '_'",
+                               argv[optind]);
+    }
+    struct target t = {0};
+    rc = target_files(cli, &t);
+    if (rc) {
+        free(name);
+        target_release(&t);
+        return rc;
+    }
+    /* the next version: now in UTC, or one second after the newest file */
+    time_t now = time(NULL);
+    if (t.set.n) {
+        struct tm tm = {0};
+        const char *v = t.set.items[t.set.n - 1].version;
+        if (strptime(v, "%Y%m%d%H%M%S", &tm)) {
+            time_t newest = timegm(&tm);
+            if (newest >= now)
+                now = newest + 1;
+        }
+    }
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char version[MIGRATION_VERSION_LEN + 1];
+    strftime(version, sizeof(version), "%Y%m%d%H%M%S", &tm);
+
+    char *path = xasprintf("%s/%s_%s.sql", t.dir, version, name);
+    char *shown = xasprintf("%s/%s_%s.sql", t.display, version, name);
+    static const char body[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
+    struct otap_err err = OTAP_ERR_INIT;
+    if (fileio_mkdirs(t.dir, t.display, &err) < 0)
+        rc = cli_error(cli, err.code, "%s", err.msg);
+    else if (fileio_write(path, body, sizeof(body) - 1, true, 0644, &err) < 0)
+        rc = cli_error(cli, err.code, "%s", err.msg);
+    else
+        cli_emit(cli, json_pack("{s:b, s:s, s:s}", "ok", 1, "file", shown, "version", version),
+                 NULL);
+    if (rc == 0 && !cli->json)
+        printf("%s\n", shown);
+    otap_err_release(&err);
+    free(path);
+    free(shown);
+    free(name);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- migrate and rollback --------------------------------------------- */
+
+static void progress(void *ctx, const struct migration *mg, bool done, long long ms)
+{
+    struct cli *cli = ctx;
+    if (cli->quiet || cli->json)
+        return;
+    if (done)
+        fprintf(stderr, " %lld ms\n", ms);
+    else
+        fprintf(stderr, "  %s_%s ...", mg->version, mg->name);
+}
+
+static void render_migrate(struct cli *cli, json_t *doc, FILE *out)
+{
+    const char *env = json_string_value(json_object_get(doc, "environment"));
+    const char *verb = json_string_value(json_object_get(doc, "verb"));
+    bool dry = json_is_true(json_object_get(doc, "dry_run"));
+    json_t *steps = json_object_get(doc, "steps");
+    size_t n = json_array_size(steps);
+    if (json_is_true(json_object_get(doc, "marker_written")))
+        fprintf(out, "marked the new database as %s's (%s)\n", env,
+                json_string_value(json_object_get(json_object_get(doc, "marker"), "expected")));
+    if (dry) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(steps, i, s)
+            fprintf(out, "would %s %s\n", verb, json_string_value(json_object_get(s, "file")));
+    }
+    long long total = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s) total += json_integer_value(json_object_get(s, "duration_ms"));
+    const char *db = json_string_value(json_object_get(doc, "database"));
+    if (!n)
+        fprintf(out, "%s: nothing to %s on %s (%d applied)\n", env, verb, db,
+                (int)json_integer_value(json_object_get(doc, "applied")));
+    else if (dry)
+        fprintf(out, "%s: %zu migration%s to %s on %s (dry run: nothing written)\n", env, n,
+                n == 1 ? "" : "s", verb, db);
+    else
+        fprintf(out, "%s%s: %zu migration%s %s on %s in %lld ms%s\n", cli_green(cli), env, n,
+                n == 1 ? "" : "s", !strcmp(verb, "apply") ? "applied" : "rolled back", db, total,
+                cli_reset(cli));
+}
+
+static int run_migrate(struct cli *cli, int argc, char **argv, bool down)
+{
+    struct db_opts o;
+    unsigned allowed = OPT_ENV | OPT_DRY_RUN | OPT_LOCK_WAIT | (down ? 0 : OPT_TO);
+    int rc = parse_opts(cli, argc, argv, allowed, &o);
+    if (rc || (rc = no_operands(cli, argc, argv)))
+        return rc;
+    struct target t = {0};
+    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t)) ||
+        (rc = target_open(cli, &t, o.dry_run ? DB_READ : DB_WRITE))) {
+        target_release(&t);
+        return rc;
+    }
+    struct migrate_request rq = request_for(cli, &t, &o);
+    rq.progress = progress;
+    rq.progress_ctx = cli;
+    struct migrate_result res;
+    struct otap_err err = OTAP_ERR_INIT;
+    rc = down ? migrate_down(&rq, &res, &err) : migrate_up(&rq, &res, &err);
+
+    json_t *doc = json_pack("{s:b, s:s, s:s, s:s, s:b, s:o, s:b, s:i, s:o, s:o}", "ok", rc == 0,
+                            "verb", down ? "roll back" : "apply", "environment", t.env->name,
+                            "database", db_describe(t.db), "dry_run", o.dry_run, "marker",
+                            marker_json(&res.marker), "marker_written", res.marker_written,
+                            "applied", (int)res.plan.counts[MIGRATE_APPLIED], "steps",
+                            steps_json(&res), "lint", lint_json(&res.lint));
+    if (rc == OTAP_EREFUSED) {
+        if (!cli->json)
+            render_lint_findings(cli, json_object_get(doc, "lint"), stderr);
+        char *what = xasprintf("%s %s", down ? "roll back" : "migrate", t.env->name);
+        if (res.nrefusals) {
+            json_object_del(doc, "ok");
+            rc = refused(cli, what, res.refusals, res.nrefusals, doc);
+        } else {
+            json_decref(doc);
+            rc = cli_error(cli, rc, "%s", err.msg ? err.msg : "refused");
+        }
+        free(what);
+    } else if (rc < 0 && res.failed) {
+        rc = report_failure(cli, &res, doc, err.msg);
+    } else if (rc < 0) {
+        json_decref(doc);
+        rc = cli_error(cli, rc, "%s", err.msg);
+    } else {
+        cli_emit(cli, doc, render_migrate);
+    }
+    otap_err_release(&err);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
+static int verb_migrate(struct cli *cli, int argc, char **argv)
+{
+    return run_migrate(cli, argc, argv, false);
+}
+
+static int verb_rollback(struct cli *cli, int argc, char **argv)
+{
+    return run_migrate(cli, argc, argv, true);
+}
+
+/* ---- status and verify ------------------------------------------------ */
+
+static json_t *plan_json(const struct migrate_plan *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < p->n; i++) {
+        const struct migrate_entry *e = &p->items[i];
+        const struct db_applied *ap = e->applied;
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o?}", "version", e->version, "name",
+                         e->file ? e->file->name : ap->name, "state", migrate_state_name(e->state),
+                         "file", e->file ? e->file->path : NULL, "applied_at",
+                         ap ? ap->applied_at : NULL, "applied_by", ap ? ap->applied_by : NULL,
+                         "duration_ms", ap ? json_integer(ap->duration_ms) : NULL));
+    }
+    return a;
+}
+
+static int inspect(struct cli *cli, const char *env, struct target *t, struct migrate_result *res)
+{
+    int rc;
+    if ((rc = target_env(cli, env, false, t)) || (rc = target_files(cli, t)) ||
+        (rc = target_open(cli, t, DB_READ)))
+        return rc;
+    struct db_opts o = {0};
+    struct migrate_request rq = request_for(cli, t, &o);
+    struct otap_err err = OTAP_ERR_INIT;
+    rc = migrate_inspect(&rq, res, &err);
+    if (rc < 0) {
+        rc = cli_error(cli, rc, "%s", err.msg);
+        otap_err_release(&err);
+    }
+    return rc;
+}
+
+static void render_status(struct cli *cli, json_t *doc, FILE *out)
+{
+    json_t *mk = json_object_get(doc, "marker");
+    const char *found = json_string_value(json_object_get(mk, "found"));
+    fprintf(out, "database  %s (%s)\n", json_string_value(json_object_get(doc, "database")),
+            json_string_value(json_object_get(doc, "environment")));
+    fprintf(out, "marker    %s = %s (%s; %s expects %s)\n",
+            json_string_value(json_object_get(mk, "table")), found ? found : "none",
+            json_string_value(json_object_get(mk, "state")),
+            json_string_value(json_object_get(doc, "environment")),
+            json_string_value(json_object_get(mk, "expected")));
+    json_t *rows = json_object_get(doc, "migrations");
+    if (json_array_size(rows))
+        fprintf(out, "%-14s  %-12s  %-20s  %s\n", "VERSION", "STATE", "APPLIED AT", "NAME");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        const char *st = json_string_value(json_object_get(r, "state"));
+        const char *at = json_string_value(json_object_get(r, "applied_at"));
+        bool bad = strcmp(st, "applied") && strcmp(st, "pending");
+        fprintf(out, "%-14s  %s%-12s%s  %-20s  %s\n",
+                json_string_value(json_object_get(r, "version")), bad ? cli_red(cli) : "", st,
+                bad ? cli_reset(cli) : "", at ? at : "-",
+                json_string_value(json_object_get(r, "name")));
+    }
+    json_t *c = json_object_get(doc, "counts");
+    fprintf(out, "%d applied, %d pending", (int)json_integer_value(json_object_get(c, "applied")),
+            (int)json_integer_value(json_object_get(c, "pending")));
+    const char *extra[] = {"changed", "missing", "out_of_order"};
+    for (int k = 0; k < 3; k++) {
+        int v = (int)json_integer_value(json_object_get(c, extra[k]));
+        if (v)
+            fprintf(out, ", %s%d %s%s", cli_red(cli), v, extra[k], cli_reset(cli));
+    }
+    fputc('\n', out);
+}
+
+static json_t *counts_json(const struct migrate_plan *p)
+{
+    json_t *c = json_object();
+    for (int s = 0; s < MIGRATE_STATE_COUNT; s++)
+        json_object_set_new(c, migrate_state_name((enum migrate_state)s),
+                            json_integer((json_int_t)p->counts[s]));
+    return c;
+}
+
+static int verb_status(struct cli *cli, int argc, char **argv)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, argc, argv, OPT_ENV, &o);
+    if (rc || (rc = no_operands(cli, argc, argv)))
+        return rc;
+    struct target t = {0};
+    struct migrate_result res = {0};
+    rc = inspect(cli, o.env, &t, &res);
+    if (rc == 0)
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", 1, "environment", t.env->name,
+                           "database", db_describe(t.db), "marker", marker_json(&res.marker),
+                           "counts", counts_json(&res.plan), "migrations", plan_json(&res.plan)),
+                 render_status);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
+/* The first line where two texts differ, 1-based; 0 when equal. */
+static int first_difference(const char *a, const char *b)
+{
+    int line = 1;
+    for (size_t i = 0;; i++) {
+        if (a[i] != b[i])
+            return line;
+        if (!a[i])
+            return 0;
+        if (a[i] == '\n')
+            line++;
+    }
+}
+
+static void render_verify(struct cli *cli, json_t *doc, FILE *out)
+{
+    json_t *problems = json_object_get(doc, "problems");
+    size_t i;
+    json_t *p;
+    json_array_foreach(problems, i, p)
+        fprintf(out, "%sdrift:%s %s\n", cli_red(cli), cli_reset(cli), json_string_value(p));
+    size_t n = json_array_size(problems);
+    json_t *c = json_object_get(doc, "counts");
+    if (n)
+        fprintf(out, "%s: %zu problem%s; the drift gate is closed\n",
+                json_string_value(json_object_get(doc, "environment")), n, n == 1 ? "" : "s");
+    else if (!cli->quiet)
+        fprintf(out, "%s%s: %d applied migration%s match their files, %d pending%s%s\n",
+                cli_green(cli), json_string_value(json_object_get(doc, "environment")),
+                (int)json_integer_value(json_object_get(c, "applied")),
+                json_integer_value(json_object_get(c, "applied")) == 1 ? "" : "s",
+                (int)json_integer_value(json_object_get(c, "pending")),
+                json_is_true(json_object_get(doc, "schema_checked")) ? "; the schema matches" : "",
+                cli_reset(cli));
+}
+
+static int verb_verify(struct cli *cli, int argc, char **argv)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, argc, argv, OPT_ENV | OPT_SCHEMA, &o);
+    if (rc || (rc = no_operands(cli, argc, argv)))
+        return rc;
+    const struct manifest *m = cli->m;
+    if (o.schema && !m->database.schema)
+        return cli_error(cli, OTAP_EINVALID,
+                         "%s names no schema file: add 'schema: db/schema.sql' to 'database'",
+                         manifest_name(cli));
+    struct target t = {0};
+    struct migrate_result res = {0};
+    rc = inspect(cli, o.env, &t, &res);
+    if (rc) {
+        migrate_result_release(&res);
+        target_release(&t);
+        return rc;
+    }
+    json_t *problems = json_array();
+    for (size_t i = 0; i < res.plan.n; i++) {
+        char *msg = migrate_drift_message(&res.plan.items[i]);
+        if (msg)
+            json_array_append_new(problems, json_string(msg));
+        free(msg);
+    }
+    if (o.schema) {
+        char *live = NULL;
+        struct otap_err err = OTAP_ERR_INIT;
+        struct strbuf want = STRBUF_INIT;
+        char *path = xasprintf("%s/%s", m->dir, m->database.schema);
+        if (db_dump_schema(t.db, &live, &err) < 0) {
+            rc = cli_error(cli, err.code, "%s", err.msg);
+        } else if (strbuf_read_file(&want, path, 1u << 30) < 0) {
+            json_array_append_new(problems,
+                                  json_sprintf("cannot read the schema file '%s': %s (write it "
+                                               "with 'otap db dump-schema')",
+                                               m->database.schema, strerror(errno)));
+        } else {
+            int line = first_difference(want.buf, live);
+            if (line)
+                json_array_append_new(problems,
+                                      json_sprintf("the live schema of %s differs from %s, "
+                                                   "first at line %d",
+                                                   t.env->name, m->database.schema, line));
+        }
+        free(live);
+        free(path);
+        strbuf_release(&want);
+        otap_err_release(&err);
+    }
+    if (rc == 0) {
+        bool ok = json_array_size(problems) == 0;
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:b, s:o, s:O}", "ok", ok, "environment", t.env->name,
+                           "database", db_describe(t.db), "schema_checked", o.schema, "counts",
+                           counts_json(&res.plan), "problems", problems),
+                 render_verify);
+        rc = ok ? 0 : OTAP_EFOUND;
+    }
+    json_decref(problems);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- dump-schema ------------------------------------------------------ */
+
+static int verb_dump_schema(struct cli *cli, int argc, char **argv)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, argc, argv, OPT_ENV | OPT_OUTPUT, &o);
+    if (rc || (rc = no_operands(cli, argc, argv)))
+        return rc;
+    const struct manifest *m = cli->m;
+    if (!o.output && !m->database.schema)
+        return cli_error(cli, OTAP_EINVALID,
+                         "%s names no schema file: add 'schema: db/schema.sql' to 'database' "
+                         "or give --output FILE",
+                         manifest_name(cli));
+    struct target t = {0};
+    if ((rc = target_env(cli, o.env, false, &t)) || (rc = target_open(cli, &t, DB_READ))) {
+        target_release(&t);
+        return rc;
+    }
+    char *live = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    char *path = o.output ? xstrdup(o.output) : xasprintf("%s/%s", m->dir, m->database.schema);
+    const char *shown = o.output ? o.output : m->database.schema;
+    if (db_dump_schema(t.db, &live, &err) < 0 ||
+        fileio_write(path, live, strlen(live), false, 0644, &err) < 0) {
+        rc = cli_error(cli, err.code, "%s", err.msg);
+    } else {
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:I}", "ok", 1, "environment", t.env->name, "file",
+                           shown, "bytes", (json_int_t)strlen(live)),
+                 NULL);
+        if (!cli->json && !cli->quiet)
+            printf("wrote the schema of %s to %s\n", t.env->name, shown);
+    }
+    otap_err_release(&err);
+    free(live);
+    free(path);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- marker ----------------------------------------------------------- */
+
+static void render_marker(struct cli *cli, json_t *doc, FILE *out)
+{
+    json_t *mk = json_object_get(doc, "marker");
+    const char *env = json_string_value(json_object_get(doc, "environment"));
+    const char *found = json_string_value(json_object_get(mk, "found"));
+    if (json_is_true(json_object_get(doc, "written")))
+        fprintf(out, "%s%s: wrote the marker %s = %s%s\n", cli_green(cli), env,
+                json_string_value(json_object_get(mk, "table")),
+                json_string_value(json_object_get(mk, "expected")), cli_reset(cli));
+    else if (json_is_true(json_object_get(doc, "ok")))
+        fprintf(out, "%s%s: the marker %s says %s, as expected%s\n", cli_green(cli), env,
+                json_string_value(json_object_get(mk, "table")), found, cli_reset(cli));
+    else
+        fprintf(out, "%s: %s\n", env, json_string_value(json_object_get(doc, "problem")));
+}
+
+static int verb_marker(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "init") && strcmp(argv[1], "check")))
+        return cli_usage_error(cli, "'otap db marker' needs 'init' or 'check'");
+    bool init = !strcmp(argv[1], "init");
+    struct db_opts o;
+    int rc = parse_opts(cli, argc - 1, argv + 1, OPT_ENV | (init ? OPT_LOCK_WAIT : 0), &o);
+    if (rc || (rc = no_operands(cli, argc - 1, argv + 1)))
+        return rc;
+    struct target t = {0};
+    if ((rc = target_env(cli, o.env, init, &t)) ||
+        (rc = target_open(cli, &t, init ? DB_WRITE : DB_READ))) {
+        target_release(&t);
+        return rc;
+    }
+    struct migrate_request rq = request_for(cli, &t, &o);
+    struct migrate_result res = {0};
+    struct otap_err err = OTAP_ERR_INIT;
+    if (init) {
+        rc = migrate_marker_init(&rq, &res, &err);
+        json_t *doc = json_pack("{s:b, s:s, s:s, s:o, s:b}", "ok", rc == 0, "environment",
+                                t.env->name, "database", db_describe(t.db), "marker",
+                                marker_json(&res.marker), "written", res.marker_written);
+        if (rc == OTAP_EREFUSED && res.nrefusals) {
+            char *what = xasprintf("mark the database of %s", t.env->name);
+            json_object_del(doc, "ok");
+            rc = refused(cli, what, res.refusals, res.nrefusals, doc);
+            free(what);
+        } else if (rc < 0) {
+            json_decref(doc);
+            rc = cli_error(cli, rc, "%s", err.msg);
+        } else {
+            if (res.marker.state == MARKER_MATCH)
+                json_object_set_new(doc, "written", json_false());
+            cli_emit(cli, doc, render_marker);
+        }
+    } else {
+        marker_inspect(t.db, cli->m->database.marker_table, t.env->marker, &res.marker);
+        char *why = marker_refusal(&res.marker, t.env->name);
+        if (res.marker.state == MARKER_FRESH) {
+            free(why);
+            why = xasprintf("the database has no marker table %s (it has no tables either: "
+                            "'otap db migrate' or 'otap db marker init' will mark it)",
+                            res.marker.table);
+        }
+        json_t *doc = json_pack("{s:b, s:s, s:s, s:o, s:s?}", "ok", why == NULL, "environment",
+                                t.env->name, "database", db_describe(t.db), "marker",
+                                marker_json(&res.marker), "problem", why);
+        cli_emit(cli, doc, render_marker);
+        /* a marker that cannot prove the environment refuses, like every write would */
+        rc = why ? OTAP_EREFUSED : 0;
+        free(why);
+    }
+    otap_err_release(&err);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- lint ------------------------------------------------------------- */
+
+static void render_lint(struct cli *cli, json_t *doc, FILE *out)
+{
+    json_t *findings = json_object_get(doc, "findings");
+    render_lint_findings(cli, findings, out);
+    int files = (int)json_integer_value(json_object_get(doc, "files"));
+    int open = (int)json_integer_value(json_object_get(doc, "unacknowledged"));
+    int ack = (int)json_array_size(findings) - open;
+    if (open)
+        fprintf(out, "%d finding%s to fix or acknowledge in %d file%s", open, open == 1 ? "" : "s",
+                files, files == 1 ? "" : "s");
+    else if (!cli->quiet)
+        fprintf(out, "%s%d file%s: no unsafe statement%s", cli_green(cli), files,
+                files == 1 ? "" : "s", cli_reset(cli));
+    if (open || !cli->quiet)
+        fprintf(out, ack ? " (%d acknowledged)\n" : "\n", ack);
+}
+
+static int verb_lint(struct cli *cli, int argc, char **argv)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, argc, argv, 0, &o);
+    if (rc)
+        return rc;
+    struct target t = {0};
+    struct diag_list dl;
+    diag_list_init(&dl, "");
+    struct migration_set given = {0};
+    const struct migration_set *set;
+    if (optind < argc) {
+        for (int i = optind; i < argc; i++) {
+            struct strbuf sb = STRBUF_INIT;
+            if (strbuf_read_file(&sb, argv[i], MIGRATION_MAX_BYTES) < 0) {
+                diag_add_at(&dl, DIAG_ERROR, argv[i], 0, 0, "cannot read: %s",
+                            errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+                strbuf_release(&sb);
+                continue;
+            }
+            const char *base = strrchr(argv[i], '/');
+            size_t len;
+            char *text = strbuf_detach(&sb, &len);
+            struct migration mg;
+            if (migration_parse_take(&mg, base ? base + 1 : argv[i], argv[i], text, len, &dl) == 0)
+                *XPUSH(&given.items, &given.n, &given.alloc) = mg;
+            else
+                migration_release(&mg);
+        }
+        set = &given;
+    } else {
+        if (!cli->m->database.url_var) {
+            diag_list_release(&dl);
+            return cli_error(cli, OTAP_EINVALID,
+                             "%s has no 'database' section: name the files to lint",
+                             manifest_name(cli));
+        }
+        rc = target_files(cli, &t);
+        if (rc) {
+            diag_list_release(&dl);
+            target_release(&t);
+            return rc;
+        }
+        set = &t.set;
+    }
+    if (diag_count(&dl, DIAG_ERROR)) {
+        if (cli->json)
+            cli_emit(cli,
+                     json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
+                               "message", "invalid migration files", "diagnostics",
+                               cli_diags_json(&dl)),
+                     NULL);
+        else
+            cli_print_diags(cli, &dl, stderr);
+        rc = OTAP_EINVALID;
+    } else {
+        if (!cli->quiet && !cli->json)
+            cli_print_diags(cli, &dl, stderr);
+        struct dblint_report rep = {0};
+        for (size_t i = 0; i < set->n; i++)
+            dblint_migration(&set->items[i], &rep);
+        size_t open = dblint_unacknowledged(&rep);
+        cli_emit(cli,
+                 json_pack("{s:b, s:i, s:i, s:o}", "ok", open == 0, "files", (int)set->n,
+                           "unacknowledged", (int)open, "findings", lint_json(&rep)),
+                 render_lint);
+        rc = open ? OTAP_EFOUND : 0;
+        dblint_report_release(&rep);
+    }
+    migration_set_release(&given);
+    diag_list_release(&dl);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+struct verb {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+    {"dump-schema", verb_dump_schema}, {"lint", verb_lint},     {"marker", verb_marker},
+    {"migrate", verb_migrate},         {"new", verb_new},       {"rollback", verb_rollback},
+    {"status", verb_status},           {"verify", verb_verify}, {NULL, NULL},
+};
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(cli, "'otap db' needs a verb: new, migrate, rollback, status, "
+                                    "verify, dump-schema, marker or lint");
+    for (const struct verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, argv[1]))
+            return v->run(cli, argc - 1, argv + 1);
+    return cli_usage_error(cli, "'%s' is not a verb of 'otap db'", argv[1]);
+}
+
+const struct cmd cmd_db = {
+    .name = "db",
+    .summary = "migrations, the environment marker, the drift gate and unsafe-migration lint",
+    .usage = "usage: otap db new NAME\n"
+             "       otap db migrate --env ENV [--dry-run] [--to VERSION] [--lock-wait DURATION]\n"
+             "       otap db rollback --env ENV [--dry-run] [--lock-wait DURATION]\n"
+             "       otap db status --env ENV\n"
+             "       otap db verify --env ENV [--schema]\n"
+             "       otap db dump-schema --env ENV [--output FILE]\n"
+             "       otap db marker init|check --env ENV\n"
+             "       otap db lint [FILE...]\n"
+             "\n"
+             "Migrations are database.migrations/YYYYMMDDHHMMSS_name.sql files with a\n"
+             "'-- migrate:up' section and an optional '-- migrate:down' section (dbmate's\n"
+             "format); 'transaction:false' after a marker runs that section outside a\n"
+             "transaction (CREATE INDEX CONCURRENTLY). Each migration is applied with its\n"
+             "record row (version, name, SHA-256, when, by whom, how long) in one transaction.\n"
+             "\n"
+             "Before migrate, rollback or marker init write anything, under an advisory lock:\n"
+             "  - the config contract of ENV holds and the database URL is set\n"
+             "  - the marker table (database.marker_table, default bk_env_marker) says ENV's\n"
+             "    marker; a new database without any table is marked by the first migrate\n"
+             "  - no applied migration changed or vanished, no pending one is older than\n"
+             "    the newest applied one\n"
+             "  - protected ENV: CONFIRM_PROD_MIGRATE=YES in the process environment,\n"
+             "    ENVIRONMENT (or an alias) set to ENV, NODE_ENV and VERCEL_ENV production\n"
+             "    when present, the marker already written, and no unacknowledged lint\n"
+             "    finding in the pending migrations; rollback is refused (forward fixes only)\n"
+             "Every condition that fails is listed, and nothing is written.\n"
+             "\n"
+             "new          create the next migration file (a UTC timestamp, after the newest)\n"
+             "migrate      apply pending migrations, in order, up to --to when given\n"
+             "rollback     run the down section of the last applied migration\n"
+             "status       every migration: applied, pending, changed, missing, out_of_order\n"
+             "verify       the drift gate: exit 1 on a changed, missing or out-of-order\n"
+             "             migration; --schema also compares the live schema with database.schema\n"
+             "dump-schema  write the live schema (pg_dump --schema-only) to database.schema\n"
+             "marker       init: write ENV's marker; check: exit 4 unless it proves ENV\n"
+             "lint         unsafe statements in the up sections (all migrations, or FILEs);\n"
+             "             acknowledge one with '-- otap:allow RULE REASON' on or before it.\n"
+             "             Rules: add-column-not-null, alter-column-type, cluster,\n"
+             "             concurrently-in-transaction, constraint-not-valid, drop-column,\n"
+             "             drop-table, index-not-concurrent, lock-table, missing-lock-timeout,\n"
+             "             rename-column, rename-table, set-not-null, vacuum-full\n"
+             "\n"
+             "Database URLs: postgresql://... or sqlite:PATH (relative to the project root).\n"
+             "\n"
+             "exit: 0 ok; 1 lint findings, drift, or nothing to roll back; 2 usage; 3 invalid\n"
+             "manifest or migration files; 4 refused (every unmet condition is listed);\n"
+             "5 the database failed (unreachable, lock wait over, or a statement failed: its\n"
+             "file and line are shown and the migration was rolled back)\n",
+    .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
+    .run = run,
+};

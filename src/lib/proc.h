@@ -1,0 +1,26 @@
+/*
+ * Running a helper program (pg_dump...) and capturing what it writes.
+ *
+ * The child gets the parent's environment plus extra "K=V" entries, so a
+ * password can travel in PGPASSWORD instead of the command line, where
+ * any user of the machine could read it in /proc.
+ */
+#ifndef OTAP_PROC_H
+#define OTAP_PROC_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "strbuf.h"
+
+/*
+ * Runs argv[0] (looked up in PATH) with extra environment entries
+ * (NULL-terminated, may be NULL), collecting stdout into out (at most
+ * out's limit) and stderr into errout. *status is the wait status.
+ * Returns 0 when the program ran (whatever its exit status), or
+ * OTAP_EEXTERNAL when it could not be started or read.
+ */
+int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
+                 struct strbuf *errout, int *status, struct otap_err *err);
+
+#endif

@@ -1,0 +1,4 @@
+-- expect: cluster 4
+-- migrate:up
+SET lock_timeout = '5s';
+CLUSTER users USING users_pkey;

@@ -1,0 +1,5 @@
+-- expect: none
+-- migrate:up
+SET lock_timeout = '5s';
+ALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT email_nn;
