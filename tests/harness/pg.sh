@@ -10,6 +10,7 @@
 #   pg_destroy       stop it and remove every trace
 #
 # As root, the server runs as the 'postgres' user (initdb refuses root).
+# Tests run with fsync off; PG_FSYNC=on gives a durable server (benchmarks).
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
@@ -37,7 +38,7 @@ pg_start() {
 
 pg_start_again() {
   _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off" start >/dev/null \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${PG_FSYNC:-off}" start >/dev/null \
     || { cat "$PG_DIR/server.log" >&2; return 1; }
 }
 
