@@ -57,9 +57,15 @@ static char *pg_message(PGconn *c, const PGresult *r)
     size_t n = strlen(s);
     while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
         s[--n] = '\0';
-    for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    /* libpq's messages run over lines ("...failed: X\n\tIs the server running"): one line */
+    char *w = s;
+    for (char *p = s; *p; p++) {
+        bool space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && w > s && w[-1] == ' ')
+            continue;
+        *w++ = space ? ' ' : *p;
+    }
+    *w = '\0';
     char *red = redact_text(s);
     free(s);
     return red;
@@ -353,9 +359,19 @@ static int pg_run(struct db *db, const struct db_stmt *stmts, size_t n, bool tra
             size_t m = total - at < PG_PIPELINE_CHUNK ? total - at : PG_PIPELINE_CHUNK;
             rc = pg_pipeline(db, q + at, m, fail, err);
         }
-        if (rc == 0)
-            rc = pg_exec(db, "COMMIT", 0, NULL, NULL, "cannot commit", err);
-        else if (PQstatus(conn_of(db)) == CONNECTION_OK)
+        if (rc == 0) {
+            /* deferred constraints are checked here: their failure is the migration's */
+            PGresult *r = PQexec(conn_of(db), "COMMIT");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                if (PQstatus(conn_of(db)) == CONNECTION_OK) {
+                    fill_failure(fail, conn_of(db), r, (size_t)-1, NULL);
+                    rc = OTAP_EFOUND;
+                } else {
+                    rc = pg_fail(db, r, "lost the connection while committing", err);
+                }
+            }
+            PQclear(r);
+        } else if (PQstatus(conn_of(db)) == CONNECTION_OK)
             PQclear(PQexec(conn_of(db), "ROLLBACK"));
     } else {
         /* outside a transaction each statement commits on its own, in order */

@@ -121,6 +121,19 @@ expect_eq 5 "$rc" "failed migration exit (json)"
 expect_eq "6:12" "$(jq -r '"\(.failure.line):\(.failure.column)"' "$work/out")" "json failure position"
 rm db/migrations/20260101000003_broken.sql
 
+# a deferred constraint fails at COMMIT: still that migration's failure
+mig 20260101000003_deferred "-- migrate:up
+CREATE TABLE p (id int PRIMARY KEY);
+CREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO c VALUES (42);
+"
+run db migrate --env development
+expect_eq 5 "$rc" "deferred constraint"
+grep -q "20260101000003_deferred.sql:1:1: insert or update on table \"c\" violates foreign key" "$work/err" \
+  || fail "deferred failure: $(err)"
+expect_eq "" "$(q "$dev" "SELECT to_regclass('p')")" "a failed commit left its tables"
+rm db/migrations/20260101000003_deferred.sql
+
 # ---- malformed files are refused before anything runs --------------------
 mig 20260101000003_typo "-- migrate:up
 SELECT 'unterminated;
