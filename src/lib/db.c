@@ -31,6 +31,26 @@ bool db_ident_ok(const char *s)
     return true;
 }
 
+char *db_marker_create_sql(const char *table)
+{
+    return xasprintf("CREATE TABLE IF NOT EXISTS %s (id integer PRIMARY KEY CHECK (id = 1), "
+                     "env text NOT NULL CHECK (env <> ''))",
+                     table);
+}
+
+char *db_marker_insert_sql(const char *table)
+{
+    return xasprintf("INSERT INTO %s (id, env) VALUES (1, $1)", table);
+}
+
+int db_marker_rows_error(const struct db *db, const char *table, int rows, struct otap_err *err)
+{
+    return otap_err_set(err, OTAP_EEXTERNAL,
+                        "the marker table '%s' on '%s' must hold one row with id 1; it holds %d "
+                        "row%s",
+                        table, db->desc, rows, rows == 1 ? " with another id" : "s");
+}
+
 static void wipe_free(char *s)
 {
     if (!s)

@@ -42,6 +42,13 @@ struct db {
 int db_pg_open(struct db *db, struct otap_err *err);
 int db_sqlite_open(struct db *db, enum db_open_mode mode, struct otap_err *err);
 
+/* The marker table's DDL and row insert: the same in both dialects; caller frees. */
+char *db_marker_create_sql(const char *table);
+char *db_marker_insert_sql(const char *table);
+/* The error for a marker table that does not hold exactly one row with id 1. */
+int db_marker_rows_error(const struct db *db, const char *table, int rows,
+                         struct otap_err *err);
+
 /* Is s a plain identifier otap may splice into SQL ([A-Za-z_][A-Za-z0-9_]*)? */
 bool db_ident_ok(const char *s);
 

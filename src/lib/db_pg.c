@@ -168,10 +168,7 @@ static int pg_marker_read(struct db *db, const char *table, char **value, struct
         return rc;
     int n = PQntuples(r);
     if (n > 1 || (n == 1 && strcmp(PQgetvalue(r, 0, 0), "1")))
-        rc = otap_err_set(err, OTAP_EEXTERNAL,
-                          "the marker table '%s' on '%s' must hold one row with id 1; it holds "
-                          "%d row%s",
-                          table, db->desc, n, n == 1 ? " with another id" : "s");
+        rc = db_marker_rows_error(db, table, n, err);
     else
         *value = n == 1 && !PQgetisnull(r, 0, 1) ? xstrdup(PQgetvalue(r, 0, 1)) : NULL;
     PQclear(r);
@@ -181,10 +178,8 @@ static int pg_marker_read(struct db *db, const char *table, char **value, struct
 static int pg_marker_write(struct db *db, const char *table, const char *value,
                            struct otap_err *err)
 {
-    char *create = xasprintf("CREATE TABLE IF NOT EXISTS %s (id integer PRIMARY KEY "
-                             "CHECK (id = 1), env text NOT NULL CHECK (env <> ''))",
-                             table);
-    char *insert = xasprintf("INSERT INTO %s (id, env) VALUES (1, $1)", table);
+    char *create = db_marker_create_sql(table);
+    char *insert = db_marker_insert_sql(table);
     const char *p[] = {value};
     int rc = pg_exec(db, "BEGIN", 0, NULL, NULL, "cannot write the marker", err);
     if (rc == 0)

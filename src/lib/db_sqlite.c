@@ -136,10 +136,7 @@ static int sq_marker_read(struct db *db, const char *table, char **value, struct
     if (s != SQLITE_DONE)
         rc = sq_fail(db, "cannot read the marker", err);
     else if (rows > 1 || !id_ok)
-        rc = otap_err_set(err, OTAP_EEXTERNAL,
-                          "the marker table '%s' on '%s' must hold one row with id 1; it holds "
-                          "%d row%s",
-                          table, db->desc, rows, rows == 1 ? " with another id" : "s");
+        rc = db_marker_rows_error(db, table, rows, err);
     sqlite3_finalize(st);
     if (rc == 0)
         *value = v;
@@ -151,10 +148,8 @@ static int sq_marker_read(struct db *db, const char *table, char **value, struct
 static int sq_marker_write(struct db *db, const char *table, const char *value,
                            struct otap_err *err)
 {
-    char *create = xasprintf("CREATE TABLE IF NOT EXISTS %s (id integer PRIMARY KEY "
-                             "CHECK (id = 1), env text NOT NULL CHECK (env <> ''))",
-                             table);
-    char *insert = xasprintf("INSERT INTO %s (id, env) VALUES (1, $1)", table);
+    char *create = db_marker_create_sql(table);
+    char *insert = db_marker_insert_sql(table);
     const char *p[] = {value};
     sqlite3_stmt *st = NULL;
     int rc = sq_exec(db, "BEGIN IMMEDIATE", "cannot write the marker", err);
