@@ -630,8 +630,46 @@ static void check_environments(struct ctx *c)
 
 /* ---- services --------------------------------------------------------- */
 
-static const char *const service_keys[] = {"port", "run", "health", "depends_on", NULL};
-enum { SK_PORT, SK_RUN, SK_HEALTH, SK_DEPENDS_ON };
+static const char *const service_keys[] = {"port", "run", "health", "depends_on", "urls", NULL};
+enum { SK_PORT, SK_RUN, SK_HEALTH, SK_DEPENDS_ON, SK_URLS };
+
+/* urls: { staging: https://..., production: https://... }: where each environment runs it */
+static void service_urls(struct ctx *c, struct manifest_service *s, struct fy_node *v,
+                         struct manifest_pos kp)
+{
+    if (is_null(v))
+        return;
+    if (fy_node_get_type(v) != FYNT_MAPPING) {
+        ERR(c, node_pos(v, kp), "'urls' must map environments to base URLs, not %s",
+            type_word(v));
+        return;
+    }
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    size_t alloc = s->nurls;
+    while ((pair = fy_node_mapping_iterate(v, &it))) {
+        struct fy_node *k = fy_node_pair_key(pair);
+        const char *env = scalar(c, k, kp, "key");
+        if (!env)
+            continue;
+        struct manifest_pos vp = node_pos(fy_node_pair_value(pair), node_pos(k, kp));
+        char *url = get_str(c, fy_node_pair_value(pair), vp, "url");
+        if (!url)
+            continue;
+        if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+            ERR(c, vp, "service URL '%s' must start with http:// or https://", url);
+            free(url);
+            continue;
+        }
+        size_t n = strlen(url);
+        while (n > 8 && url[n - 1] == '/')
+            url[--n] = '\0';
+        struct manifest_service_url *u = XPUSH(&s->urls, &s->nurls, &alloc);
+        u->env = xstrdup(env);
+        u->url = url;
+        u->pos = node_pos(k, kp);
+    }
+}
 static const char *const health_keys[] = {"liveness", "health", "readiness", NULL};
 
 static void health_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
@@ -674,6 +712,9 @@ static void service_field(struct ctx *c, void *obj, int idx, struct fy_node *k, 
     case SK_DEPENDS_ON:
         s->depends_pos = node_pos(v, kp);
         get_str_list(c, v, kp, "depends_on", &s->depends_on, &s->ndepends_on);
+        break;
+    case SK_URLS:
+        service_urls(c, s, v, kp);
         break;
     }
 }
@@ -752,6 +793,16 @@ static void check_services(struct ctx *c)
         names[i] = m->services[i].name;
     for (size_t i = 0; i < m->nservices; i++) {
         struct manifest_service *s = &m->services[i];
+        for (size_t u = 0; u < s->nurls; u++) {
+            const struct manifest_env *e = manifest_env_find(m, s->urls[u].env);
+            if (!e)
+                ERR(c, s->urls[u].pos, "service '%s' has a URL for '%s', which is no environment",
+                    s->name, s->urls[u].env);
+            for (size_t w = 0; w < u && e; w++)
+                if (manifest_env_find(m, s->urls[w].env) == e)
+                    ERR(c, s->urls[u].pos, "service '%s' has two URLs for environment '%s'",
+                        s->name, e->name);
+        }
         for (size_t d = 0; d < s->ndepends_on; d++) {
             const char *dep = s->depends_on[d];
             if (!strcmp(dep, s->name)) {
@@ -1732,6 +1783,11 @@ void manifest_free(struct manifest *m)
         free(s->health.health);
         free(s->health.readiness);
         xfree_strv(s->depends_on, s->ndepends_on);
+        for (size_t u = 0; u < s->nurls; u++) {
+            free(s->urls[u].env);
+            free(s->urls[u].url);
+        }
+        free(s->urls);
     }
     free(m->services);
     for (size_t i = 0; i < m->ports.nblocks; i++) {
@@ -1837,4 +1893,16 @@ bool manifest_var_required_in(const struct contract_var *v, const char *env)
         if (!strcmp(v->required_envs[i], env))
             return true;
     return false;
+}
+
+char *manifest_service_url(const struct manifest *m, const struct manifest_service *s,
+                           const struct manifest_env *env)
+{
+    for (size_t u = 0; u < s->nurls; u++)
+        if (manifest_env_find(m, s->urls[u].env) == env)
+            return xstrdup(s->urls[u].url);
+    /* development and test run on this machine, on the registry's port */
+    if (s->port && env->stage <= STAGE_T)
+        return xasprintf("http://127.0.0.1:%d", s->port);
+    return NULL;
 }

@@ -53,6 +53,12 @@ struct manifest_health {
     char *readiness; /* e.g. /api/v2/ready */
 };
 
+struct manifest_service_url {
+    char *env; /* an environment name, letter or synonym */
+    char *url; /* base URL, no trailing slash */
+    struct manifest_pos pos;
+};
+
 struct manifest_service {
     char *name;
     int port; /* 0: none */
@@ -60,6 +66,8 @@ struct manifest_service {
     struct manifest_health health;
     char **depends_on;
     size_t ndepends_on;
+    struct manifest_service_url *urls; /* where each environment runs it */
+    size_t nurls;
     struct manifest_pos pos;
     struct manifest_pos port_pos;
     struct manifest_pos depends_pos;
@@ -196,6 +204,12 @@ const struct manifest_env *manifest_env_find(const struct manifest *m, const cha
 const struct manifest_env *manifest_env_for_branch(const struct manifest *m, const char *branch,
                                                    const char **matched_glob);
 const struct manifest_service *manifest_service_find(const struct manifest *m, const char *name);
+/*
+ * The base URL of service s in env: its 'urls' entry, else for the O and T
+ * stages http://127.0.0.1:PORT; NULL when unknown (caller frees).
+ */
+char *manifest_service_url(const struct manifest *m, const struct manifest_service *s,
+                           const struct manifest_env *env);
 const struct manifest_gate *manifest_gate_find(const struct manifest *m, const char *name);
 /* Variables required in env (always-required ones included). */
 bool manifest_var_required_in(const struct contract_var *v, const char *env);

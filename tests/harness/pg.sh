@@ -16,7 +16,8 @@ PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 
 _pg_as() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    # from /, which the postgres user can enter whatever the caller's directory
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
