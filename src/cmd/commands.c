@@ -7,9 +7,9 @@
 #include "banned.h"
 
 extern const struct cmd cmd_check, cmd_db, cmd_env, cmd_explain, cmd_help, cmd_init, cmd_ports,
-    cmd_probe, cmd_run, cmd_version, cmd_wait;
+    cmd_probe, cmd_run, cmd_serve, cmd_version, cmd_wait;
 
 const struct cmd *const otap_commands[] = {
     &cmd_check, &cmd_db,    &cmd_env, &cmd_explain, &cmd_help,
-    &cmd_init,  &cmd_ports, &cmd_probe, &cmd_run, &cmd_version, &cmd_wait, NULL,
+    &cmd_init,  &cmd_ports, &cmd_probe, &cmd_run, &cmd_serve, &cmd_version, &cmd_wait, NULL,
 };
