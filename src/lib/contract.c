@@ -147,7 +147,7 @@ static char *check_typed(const struct contract_var *v, enum contract_type type, 
     case CT_URL: {
         char *scheme = url_scheme(value);
         if (!scheme) {
-            msg = xasprintf("%s must be a URL (scheme://...), not '%s'", what, shown);
+            msg = xasprintf("%s must be a URL (scheme://... or sqlite:PATH), not '%s'", what, shown);
             break;
         }
         if (v->nschemes && type == v->type) {
