@@ -12,7 +12,9 @@ expect_eq() {
 }
 
 # A port nothing listens on. Picks at random so parallel tests rarely
-# collide; a collision still fails loudly at bind time.
+# collide; a collision still fails loudly at bind time. Tests take ports
+# below 32768: above it the kernel hands out source ports of outgoing
+# connections (ip_local_port_range), which a server then cannot bind.
 free_port() {
   local lo=${1:-20000} hi=${2:-29999} p i
   for i in $(seq 1 200); do

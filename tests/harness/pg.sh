@@ -25,7 +25,7 @@ _pg_as() {
 
 pg_start() {
   [ -x "$PG_BIN/initdb" ] || { echo "pg_start: no PostgreSQL server in /usr/lib/postgresql; run scripts/bootstrap" >&2; return 1; }
-  PG_PORT=${1:-$(free_port 30000 39999)}
+  PG_PORT=${1:-$(free_port 30000 32700)}
   PG_DIR=$(mktemp -d /tmp/otap-pg.XXXXXX)
   chmod 755 "$PG_DIR"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR"

@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 pg_start
-port=$(free_port 40000 40999)
+port=$(free_port 20000 20999)
 base="http://127.0.0.1:$port"
 
 # refuses to start half-configured
@@ -58,8 +58,8 @@ environments: [{ name: development }]
 services:
   backend: { port: $port }
 ports:
-  range: 40000-40999
-  blocks: { core: 40000-40999 }
+  range: 20000-20999
+  blocks: { core: 20000-20999 }
 YAML
 out=$("$OTAP" -C "$work" --json ports check)
 expect_eq "$app_pid" "$(jq -r '.ports[0].holders[0].pid' <<<"$out")" "ports check holder pid"

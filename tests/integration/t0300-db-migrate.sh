@@ -398,7 +398,7 @@ expect_eq 0 "$(q "$k" "SELECT count(*) FROM otap_schema_migrations")" "a killed 
 expect_eq 2 "$(q "$k" "SELECT count(*) FROM half")" "rerun applied the whole migration"
 
 # ---- unreachable: exit 5, the password never shown -------------------------
-dead=$(free_port 41000 41999)
+dead=$(free_port 21000 21999)
 DATABASE_URL="postgresql://otap:pw-s3cret-Xy9@127.0.0.1:$dead/otap" run db status --env development
 expect_eq 5 "$rc" "unreachable database"
 grep -q "cannot connect to 'postgresql://otap:\*\*\*@127.0.0.1:$dead/otap'" "$work/err" || fail "$(err)"

@@ -20,9 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 pg_start
-app_port=$(free_port 42000 42499)
-fix_port=$(free_port 42500 42999)
-dead_port=$(free_port 43000 43499)
+app_port=$(free_port 22000 22499)
+fix_port=$(free_port 22500 22999)
+dead_port=$(free_port 23000 23499)
 
 cd "$work"
 cat >otap.yaml <<EOF
@@ -57,7 +57,7 @@ grep -q "not live after" "$work/out" || fail "wait: $(cat "$work/out")"
 (sleep 1; exec env ENVIRONMENT=development PORT=$app_port DATABASE_URL="$PG_URL" "$EXAMPLE_APP") 2>"$work/app.log" &
 pids+=($!)
 run wait --env development --ready --timeout 30s backend
-expect_eq 0 "$rc" "wait --ready: $(cat "$work/out")"
+expect_eq 0 "$rc" "wait --ready: $(cat "$work/out"); the service said: $(cat "$work/app.log")"
 grep -q "development: every service is ready" "$work/out" || fail "$(cat "$work/out")"
 
 # ---- the example service: every check passes -----------------------------

@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-port=$(free_port 44000 44999)
+port=$(free_port 24000 24999)
 cat >otap.yaml <<EOF
 project: served
 environments:
