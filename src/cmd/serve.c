@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -40,17 +39,6 @@ static char *tokens_path_for(const struct cli *cli, const char *given)
     return given ? xstrdup(given) : xasprintf("%s/.otap/tokens", cli->m->dir);
 }
 
-static void iso_now(char out[40])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
-}
-
 /* ---- handlers ----------------------------------------------------------- */
 
 static void h_live(const struct http_request *rq, struct http_response *rs)
@@ -63,7 +51,7 @@ static void h_health(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
     char now[40];
-    iso_now(now);
+    http_time_now(now);
     rs->json = json_pack("{s:s, s:s, s:s, s:s}", "status", "healthy", "environment",
                          app->env->name, "version", OTAP_VERSION, "timestamp", now);
 }
@@ -73,7 +61,7 @@ static void h_ready(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
     char now[40];
-    iso_now(now);
+    http_time_now(now);
     const char *tokens = "ok";
     if (access(app->tokens_path, R_OK) < 0 && errno != ENOENT)
         tokens = "unreadable";
@@ -186,15 +174,7 @@ static int parse_listen(const char *s, char **host, int *port)
 
 static void log_event(const char *event, const char *key, const char *value)
 {
-    char now[40];
-    iso_now(now);
-    json_t *line = json_pack("{s:s, s:s, s:s}", "time", now, "event", event, key, value);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    flockfile(stderr);
-    fprintf(stderr, "%s\n", text);
-    funlockfile(stderr);
-    free(text);
-    json_decref(line);
+    http_log_line(stderr, json_pack("{s:s, s:s}", "event", event, key, value));
 }
 
 static int run_server(struct cli *cli, int argc, char **argv)

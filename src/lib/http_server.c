@@ -62,6 +62,38 @@ static long long now_ns(void)
 
 /* ---- helpers for handlers ---------------------------------------------- */
 
+void http_time_now(char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+void http_log_line(FILE *log, json_t *line)
+{
+    if (!log) {
+        json_decref(line);
+        return;
+    }
+    char now[40];
+    http_time_now(now);
+    json_t *full = json_pack("{s:s}", "time", now);
+    json_object_update(full, line);
+    json_decref(line);
+    char *text = json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    flockfile(log);
+    fputs(text, log);
+    fputc('\n', log);
+    fflush(log);
+    funlockfile(log);
+    free(text);
+    json_decref(full);
+}
+
 const char *http_param(const struct http_request *rq, const char *name)
 {
     for (size_t i = 0; i < rq->nparams; i++)
@@ -382,17 +414,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(route);
 
     if (s->o.log) {
-        struct timespec wall;
-        clock_gettime(CLOCK_REALTIME, &wall);
-        struct tm tm;
-        gmtime_r(&wall.tv_sec, &tm);
-        char ts[40];
-        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-        char tsms[80];
-        snprintf(tsms, sizeof(tsms), "%s.%03dZ", ts, (int)(wall.tv_nsec / 1000000) % 1000);
         json_t *line = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:s, s:s, s:s}", "time", tsms, "request_id",
-            st->request_id, "method", st->method, "path", st->path, "route", st->route, "status",
+            "{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:s, s:s, s:s}", "request_id", st->request_id, "method", st->method, "path", st->path, "route", st->route, "status",
             (int)status, "duration_ms", round(secs * 1e6) / 1e3, "bytes",
             (json_int_t)st->bytes_out, "actor", st->actor, "role", role_name(st->role), "remote",
             remote);
@@ -405,14 +428,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                                             : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN
                                                 ? "shutdown"
                                                 : "error"));
-        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        flockfile(s->o.log);
-        fputs(text, s->o.log);
-        fputc('\n', s->o.log);
-        fflush(s->o.log);
-        funlockfile(s->o.log);
-        free(text);
-        json_decref(line);
+        http_log_line(s->o.log, line);
     }
     strbuf_release(&st->body);
     free(st->path);
@@ -432,15 +448,7 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
-    json_t *line = json_pack("{s:s, s:s}", "event", "http_error", "message", msg);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    flockfile(s->o.log);
-    fputs(text, s->o.log);
-    fputc('\n', s->o.log);
-    fflush(s->o.log);
-    funlockfile(s->o.log);
-    free(text);
-    json_decref(line);
+    http_log_line(s->o.log, json_pack("{s:s, s:s}", "event", "http_error", "message", msg));
     free(msg);
 }
 
@@ -478,15 +486,16 @@ int http_server_start(struct http_server **out, const struct http_server_opts *o
     s->o = *o;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->open_conns, 0);
-    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+    /* the logger comes first, so that libmicrohttpd's complaints about the rest reach it */
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            on_mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss,
                             MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 2,
                             MHD_OPTION_CONNECTION_LIMIT, o->max_conns,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_EXTERNAL_LOGGER,
-                            on_mhd_log, s, MHD_OPTION_END);
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
         free(s);

@@ -87,6 +87,14 @@ void http_server_stop(struct http_server *s, unsigned grace_ms);
 /* The port actually bound (when opts.port was 0). */
 int http_server_port(const struct http_server *s);
 
+/* Now in UTC as ISO-8601 with milliseconds: 2026-11-21T10:00:00.123Z. */
+void http_time_now(char out[40]);
+/*
+ * Writes line (taking ownership) to log as one JSON line, with "time"
+ * put first; whole lines only, whatever the threads. log NULL: dropped.
+ */
+void http_log_line(FILE *log, json_t *line);
+
 /* The value of path parameter name, or NULL. */
 const char *http_param(const struct http_request *rq, const char *name);
 /* Fills rs with {"ok": false, "error": {"code": ..., "message": ...}}. */

@@ -133,6 +133,9 @@ grep -v '"event"' "$work/log" | while IFS= read -r line; do
     || fail "not an access log line: $line"
 done
 grep -q '"request_id":"trace-42"' "$work/log" || fail "request id not logged"
+# a clean start says only that it listens: libmicrohttpd has nothing to complain about
+expect_eq listening "$(head -n 1 "$work/log" | jq -r .event)" "the first log line"
+grep -q '"event":"http_error","message":"MHD_OPTION' "$work/log" && fail "libmicrohttpd complains about its options"
 for t in "$viewer" "$deployer" "$admin"; do grep -q "$t" "$work/log" && fail "a token reached the log"; done
 
 # ---- SIGTERM while a request is in flight: it completes, then the server exits 0 ---
