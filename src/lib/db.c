@@ -60,7 +60,7 @@ static void wipe_free(char *s)
 }
 
 /* sqlite:PATH, sqlite://PATH, sqlite:///ABS (sqlite3: too); NULL when not SQLite. */
-static char *sqlite_path(const char *url, const char *root)
+char *db_sqlite_path(const char *url, const char *root)
 {
     const char *p;
     if (!strncasecmp(url, "sqlite3:", 8))
@@ -86,7 +86,7 @@ int db_open(struct db **out, const char *url, const char *root, enum db_open_mod
     db->desc = redact_text(url);
     db->lock_fd = -1;
     int rc;
-    char *path = sqlite_path(url, root);
+    char *path = db_sqlite_path(url, root);
     if (path) {
         db->kind = DB_SQLITE;
         db->path = path;

@@ -71,6 +71,11 @@ enum db_open_mode {
 int db_open(struct db **out, const char *url, const char *root, enum db_open_mode mode,
             struct otap_err *err);
 void db_close(struct db *db);
+/*
+ * The file an sqlite: URL names (relative paths from root), "" for a URL
+ * naming no file, or NULL when the URL is not an SQLite one.
+ */
+char *db_sqlite_path(const char *url, const char *root);
 
 enum db_kind db_kind_of(const struct db *db);
 /* The database as messages name it: the URL without its password. */
