@@ -2,6 +2,7 @@
  * The hard lock's conditions, checked all at once so that an operator
  * fixes them in one pass instead of one refusal at a time.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hardlock.h"
@@ -33,4 +34,32 @@ size_t hardlock_check(const struct hardlock_input *in, char ***unmet, size_t *n,
     if (in->check_marker && in->marker_problem)
         UNMET("%s", in->marker_problem);
     return count;
+}
+
+void hardlock_gather(struct hardlock_input *in, const struct contract_eval *ev, const char *url)
+{
+    const struct manifest *m = ev->m;
+    memset(in, 0, sizeof(*in));
+    in->m = m;
+    in->env = ev->env;
+    in->confirm = getenv("CONFIRM_PROD_MIGRATE");
+    in->url_var = m->database.url_var;
+    in->url_set = url != NULL;
+    in->check_marker = true;
+    const struct contract_value *cv = contract_value_of(ev, "ENVIRONMENT");
+    if (cv) {
+        /* a value otap filled in proves nothing about where this runs */
+        if (cv->value && cv->source && strcmp(cv->source, "otap")) {
+            in->environment = cv->value;
+            in->environment_from = cv->alias ? cv->alias : "ENVIRONMENT";
+        }
+    } else {
+        const struct envvar *v = envset_find(&ev->set, "ENVIRONMENT");
+        in->environment = v ? v->value : NULL;
+        in->environment_from = "ENVIRONMENT";
+    }
+    const struct envvar *node = envset_find(&ev->set, "NODE_ENV");
+    in->node_env = node ? node->value : NULL;
+    const struct envvar *vercel = envset_find(&ev->set, "VERCEL_ENV");
+    in->vercel_env = vercel ? vercel->value : NULL;
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "contract.h"
 #include "manifest.h"
 
 struct hardlock_input {
@@ -34,6 +35,13 @@ struct hardlock_input {
     bool check_marker;            /* false for 'marker init', which writes it */
     const char *marker_problem;   /* why the marker does not prove the environment, or NULL */
 };
+
+/*
+ * Fills in the inputs found in an evaluated contract (ENVIRONMENT as the
+ * user set it, NODE_ENV, VERCEL_ENV, the URL) and CONFIRM_PROD_MIGRATE
+ * from the process. in borrows from ev.
+ */
+void hardlock_gather(struct hardlock_input *in, const struct contract_eval *ev, const char *url);
 
 /* Appends one message per unmet condition to *unmet; returns how many. */
 size_t hardlock_check(const struct hardlock_input *in, char ***unmet, size_t *n, size_t *alloc);

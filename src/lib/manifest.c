@@ -389,8 +389,8 @@ static const char *const env_keys[] = {"name",     "stage",     "branches", "mar
                                        "requires", "protected", "deploy",   NULL};
 enum { EK_NAME, EK_STAGE, EK_BRANCHES, EK_MARKER, EK_REQUIRES, EK_PROTECTED, EK_DEPLOY };
 
-static const char *const deploy_keys[] = {"driver", "run", "timeout", NULL};
-enum { DK_DRIVER, DK_RUN, DK_TIMEOUT };
+static const char *const deploy_keys[] = {"driver", "run", "timeout", "service", NULL};
+enum { DK_DRIVER, DK_RUN, DK_TIMEOUT, DK_SERVICE };
 
 struct env_walk {
     struct manifest_env *e;
@@ -424,6 +424,11 @@ static void deploy_field(struct ctx *c, void *obj, int idx, struct fy_node *k, s
         break;
     case DK_TIMEOUT:
         get_duration(c, v, kp, "timeout", &d->timeout_s);
+        break;
+    case DK_SERVICE:
+        free(d->service);
+        d->service = get_str(c, v, kp, "service");
+        d->service_pos = kp;
         break;
     }
 }
@@ -822,6 +827,18 @@ static void check_services(struct ctx *c)
     }
     free(names);
     check_service_cycles(c);
+
+    /* the local driver runs one service of the manifest */
+    for (size_t i = 0; i < m->nenvs; i++) {
+        const struct manifest_deploy *d = &m->envs[i].deploy;
+        if (d->service && !manifest_service_find(m, d->service))
+            ERR(c, d->service_pos, "environment '%s' deploys unknown service '%s'",
+                m->envs[i].name, d->service);
+        else if (d->service && d->driver && strcmp(d->driver, "local"))
+            ERR(c, d->service_pos,
+                "'service' belongs to the local driver; the run driver's command deploys "
+                "whatever it deploys");
+    }
 }
 
 /* ---- ports ------------------------------------------------------------ */
@@ -1763,6 +1780,7 @@ static void env_release(struct manifest_env *e)
     xfree_strv(e->requires, e->nrequires);
     free(e->deploy.driver);
     free(e->deploy.run);
+    free(e->deploy.service);
 }
 
 void manifest_free(struct manifest *m)

@@ -30,7 +30,9 @@ struct manifest_deploy {
     char *driver; /* "run" or "local"; NULL when the environment has no deploy */
     char *run;    /* command for the run driver */
     long timeout_s;
+    char *service; /* for the local driver: the service it runs, or NULL */
     struct manifest_pos pos;
+    struct manifest_pos service_pos;
 };
 
 struct manifest_env {

@@ -7,12 +7,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "xalloc.h"
 #include "banned.h"
 
 int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
@@ -98,4 +100,22 @@ int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
         return otap_err_set(err, OTAP_EEXTERNAL, "'%s' wrote more than otap reads", argv[0]);
     *status = st;
     return 0;
+}
+
+char *proc_start_time(long long pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+    struct strbuf sb = STRBUF_INIT;
+    char *out = NULL;
+    if (strbuf_read_file(&sb, path, 4096) >= 0) {
+        /* the command name may hold spaces and parentheses: count from the last ')' */
+        char *p = strrchr(sb.buf, ')');
+        for (int field = 2; p && field < 22; field++)
+            p = strchr(p + 1, ' ');
+        if (p)
+            out = xstrndup(p + 1, strcspn(p + 1, " "));
+    }
+    strbuf_release(&sb);
+    return out ? out : xstrdup("");
 }

@@ -23,4 +23,11 @@
 int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
                  struct strbuf *errout, int *status, struct otap_err *err);
 
+/*
+ * A process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), as text: with the pid it names one process even after
+ * the pid is reused. "" when the process is gone. Caller frees.
+ */
+char *proc_start_time(long long pid);
+
 #endif
