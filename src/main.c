@@ -74,7 +74,8 @@ struct globals {
 /*
  * Takes the global options out of argv wherever they stand before "--",
  * so that both 'otap --json check' and 'otap check --json' work; what
- * remains is the command and its own arguments. Returns the new argc, or
+ * remains is the command and its own arguments. --version is global only
+ * before the command word: commands may take a --version of their own. Returns the new argc, or
  * -1 with *bad set to the option that lacks its argument.
  */
 static int take_globals(int argc, char **argv, struct globals *g, const char **bad)
@@ -87,6 +88,8 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
             argv[out++] = argv[i];
             continue;
         }
+        /* after the command, --version is the command's own (artifact register --version) */
+        bool after_command = out > 0;
         if (!strcmp(a, "--")) {
             rest = true;
             argv[out++] = argv[i];
@@ -98,7 +101,7 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
             g->no_color = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             g->help = true;
-        } else if (!strcmp(a, "--version")) {
+        } else if (!strcmp(a, "--version") && !after_command) {
             g->version = true;
         } else if (!strcmp(a, "-C") || !strcmp(a, "--manifest")) {
             if (i + 1 >= argc) {

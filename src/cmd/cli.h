@@ -73,6 +73,25 @@ const char *cli_green(const struct cli *cli);
 const char *cli_bold(const struct cli *cli);
 const char *cli_reset(const struct cli *cli);
 
+/* How messages name the manifest (the path it was given as). */
+const char *cli_manifest_name(const struct cli *cli);
+
+/*
+ * A refusal: every unmet condition, as a list on stderr or one JSON
+ * document ({"ok": false, "error": {"code": "refused"...}, "refusals":
+ * [...]} plus extra's keys). Steals extra (may be NULL). Returns
+ * OTAP_EREFUSED.
+ */
+int cli_refused(struct cli *cli, const char *what, char *const *items, size_t n, json_t *extra);
+
+struct store;
+/*
+ * Opens the project's state store (OTAP_STATE_URL or .otap/state.db) and
+ * marks promotions whose otap died, saying so on stderr. Reports its own
+ * errors; returns an OTAP_* code.
+ */
+int cli_store_open(struct cli *cli, struct store **out);
+
 /* The command's usage text, as printed by --help and 'otap help CMD'. */
 void cli_print_help(const struct cmd *c, FILE *out);
 

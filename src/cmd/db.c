@@ -144,43 +144,14 @@ static void target_release(struct target *t)
     memset(t, 0, sizeof(*t));
 }
 
-static const char *manifest_name(const struct cli *cli)
-{
-    return cli->warnings.file ? cli->warnings.file : cli->m->path;
-}
-
-static void print_refusals(struct cli *cli, const char *what, char **items, size_t n)
-{
-    if (cli->json)
-        return;
-    fprintf(stderr, "%serror:%s refusing to %s: %zu condition%s not met\n", cli_red(cli),
-            cli_reset(cli), what, n, n == 1 ? " is" : "s are");
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "  - %s\n", items[i]);
-}
-
-static json_t *strv_json(char **items, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(items[i]));
-    return a;
-}
-
-/* A refusal as one JSON document, or as the list on stderr. */
 static int refused(struct cli *cli, const char *what, char **items, size_t n, json_t *extra)
 {
-    if (cli->json) {
-        json_t *doc = json_pack("{s:b, s:{s:s, s:s+}, s:o}", "ok", 0, "error", "code", "refused",
-                                "message", "refusing to ", what, "refusals", strv_json(items, n));
-        if (extra)
-            json_object_update(doc, extra);
-        cli_emit(cli, doc, NULL);
-    } else {
-        print_refusals(cli, what, items, n);
-    }
-    json_decref(extra);
-    return OTAP_EREFUSED;
+    return cli_refused(cli, what, items, n, extra);
+}
+
+static const char *manifest_name(const struct cli *cli)
+{
+    return cli_manifest_name(cli);
 }
 
 /*
@@ -229,26 +200,7 @@ static int target_env(struct cli *cli, const char *env, bool writes, struct targ
         cli_print_diags(cli, &t->ev.diags, stderr);
 
     /* the hard lock's inputs, gathered here and judged in hardlock.c */
-    t->hl.m = m;
-    t->hl.env = t->env;
-    t->hl.confirm = getenv("CONFIRM_PROD_MIGRATE");
-    t->hl.url_var = m->database.url_var;
-    t->hl.url_set = t->url != NULL;
-    const struct contract_value *ev = contract_value_of(&t->ev, "ENVIRONMENT");
-    if (ev) {
-        if (ev->value && ev->source && strcmp(ev->source, "otap")) {
-            t->hl.environment = ev->value;
-            t->hl.environment_from = ev->alias ? ev->alias : "ENVIRONMENT";
-        }
-    } else {
-        const struct envvar *v = envset_find(&t->ev.set, "ENVIRONMENT");
-        t->hl.environment = v ? v->value : NULL;
-        t->hl.environment_from = "ENVIRONMENT";
-    }
-    const struct envvar *node = envset_find(&t->ev.set, "NODE_ENV");
-    t->hl.node_env = node ? node->value : NULL;
-    const struct envvar *vercel = envset_find(&t->ev.set, "VERCEL_ENV");
-    t->hl.vercel_env = vercel ? vercel->value : NULL;
+    hardlock_gather(&t->hl, &t->ev, t->url);
     t->actor = actor_name();
     return 0;
 }

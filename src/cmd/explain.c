@@ -10,15 +10,22 @@
  * file answers from the manifest alone, so it works on a fresh clone.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "actor.h"
+#include "artifact.h"
 #include "cli.h"
 #include "err.h"
 #include "manifest.h"
+#include "promote.h"
+#include "store.h"
 #include "strbuf.h"
 #include "suggest.h"
 #include "xalloc.h"
 #include "banned.h"
+
+extern char **environ;
 
 static json_t *strv_json(char **v, size_t n)
 {
@@ -202,8 +209,75 @@ static void render_env(struct cli *cli, json_t *e, FILE *out)
     }
 }
 
+/* The live answer: may this build go to this environment now, and if not, why not. */
+static json_t *promotion_verdict(struct cli *cli, const struct manifest_env *env, const char *ref,
+                                 int *rc)
+{
+    struct store *s;
+    if ((*rc = cli_store_open(cli, &s)) < 0)
+        return NULL;
+    char *actor = actor_name();
+    struct promote_request rq = {
+        .m = cli->m,
+        .manifest_name = cli_manifest_name(cli),
+        .store = s,
+        .env = env->name,
+        .artifact = ref,
+        .check_only = true,
+        .actor = actor,
+        .process_env = environ,
+    };
+    struct promote_result res;
+    struct otap_err err = OTAP_ERR_INIT;
+    int prc = promote_run(&rq, &res, &err);
+    json_t *v = NULL;
+    if (prc == 0 || prc == OTAP_EREFUSED) {
+        json_t *why = json_array();
+        for (size_t i = 0; i < res.nrefusals; i++)
+            json_array_append_new(why, json_string(res.refusals[i]));
+        char *label = res.have_build ? artifact_label(&res.build) : xstrdup(ref);
+        v = json_pack("{s:s, s:s, s:b, s:b, s:o}", "build", label, "environment", env->name,
+                      "safe", prc == 0, "already_live", res.already_live, "unmet", why);
+        free(label);
+        /* an unsafe promotion is an answer, not a failure of explain */
+        *rc = prc == 0 ? OTAP_OK : OTAP_EFOUND;
+    } else {
+        *rc = prc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
+                                 : cli_error(cli, prc, "%s", err.msg);
+    }
+    promote_result_release(&res);
+    otap_err_release(&err);
+    free(actor);
+    store_close(s);
+    return v;
+}
+
+static void render_verdict(struct cli *cli, json_t *v, FILE *out)
+{
+    const char *build = json_string_value(json_object_get(v, "build"));
+    const char *env = json_string_value(json_object_get(v, "environment"));
+    if (json_is_true(json_object_get(v, "already_live"))) {
+        fprintf(out, "%s is live in %s already\n\n", build, env);
+    } else if (json_is_true(json_object_get(v, "safe"))) {
+        fprintf(out, "%ssafe to promote%s %s to %s: every condition holds now\n\n",
+                cli_green(cli), cli_reset(cli), build, env);
+    } else {
+        size_t n = json_array_size(json_object_get(v, "unmet"));
+        fprintf(out, "%snot safe to promote%s %s to %s: %zu condition%s not met\n", cli_red(cli),
+                cli_reset(cli), build, env, n, n == 1 ? " is" : "s are");
+        size_t i;
+        json_t *u;
+        json_array_foreach(json_object_get(v, "unmet"), i, u)
+            fprintf(out, "  - %s\n", json_string_value(u));
+        fputc('\n', out);
+    }
+}
+
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
+    json_t *verdict = json_object_get(doc, "promotion");
+    if (verdict)
+        render_verdict(cli, verdict, out);
     json_t *b = json_object_get(doc, "branch");
     if (b) {
         json_t *env = json_object_get(b, "environment");
@@ -226,7 +300,7 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
 }
 
 static const char usage[] =
-    "usage: otap explain [--branch BRANCH] [--env ENV] [--json]\n"
+    "usage: otap explain [--branch BRANCH] [--env ENV] [--artifact BUILD] [--json]\n"
     "\n"
     "Answers from the manifest: where a branch deploys, which config variables an\n"
     "environment needs (names and aliases, never values), what a promotion into it\n"
@@ -234,16 +308,23 @@ static const char usage[] =
     "environment in promotion order. ENV may be a name, a stage letter (O, T, A, P)\n"
     "or a synonym (dev, acceptance, prod).\n"
     "\n"
-    "exit: 0 answered, 1 the branch deploys nowhere, 2 unknown environment\n";
+    "With --env and --artifact, the live answer from the state store: is this build\n"
+    "safe to promote to ENV now, and if not, every condition that is not met (the\n"
+    "same judgement 'otap promote' makes, changing nothing).\n"
+    "\n"
+    "exit: 0 answered (and the build is safe to promote), 1 the branch deploys\n"
+    "      nowhere or the build is not safe to promote, 2 unknown environment or\n"
+    "      build, 5 the state store failed\n";
 
 static int run(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"branch", required_argument, NULL, 'b'},
         {"env", required_argument, NULL, 'e'},
+        {"artifact", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
-    const char *branch = NULL, *envname = NULL;
+    const char *branch = NULL, *envname = NULL, *artifact = NULL;
     int c;
     optind = 1;
     opterr = 0;
@@ -254,6 +335,9 @@ static int run(struct cli *cli, int argc, char **argv)
             break;
         case 'e':
             envname = optarg;
+            break;
+        case 'a':
+            artifact = optarg;
             break;
         default:
             return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
@@ -283,8 +367,18 @@ static int run(struct cli *cli, int argc, char **argv)
             return rc;
         }
     }
+    if (artifact && !only)
+        return cli_usage_error(cli, "--artifact asks about one environment: give --env ENV too");
     json_t *doc = json_pack("{s:s}", "project", m->project);
     int rc = OTAP_OK;
+    if (artifact) {
+        json_t *v = promotion_verdict(cli, only, artifact, &rc);
+        if (!v) {
+            json_decref(doc);
+            return rc;
+        }
+        json_object_set_new(doc, "promotion", v);
+    }
     if (branch) {
         const char *glob = NULL;
         const struct manifest_env *be = manifest_env_for_branch(m, branch, &glob);

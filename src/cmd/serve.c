@@ -1,7 +1,8 @@
 /*
  * otap serve: the truth over HTTP. Its own health contract, the
- * manifest's environments for viewers, Prometheus metrics, and (with the
- * promotion issue) the state store's API, all from one routing table.
+ * state store's API (serve_api.c: environments and what is live, builds,
+ * gates, sign-offs, deployments, the ledger, and the writes that promote),
+ * Prometheus metrics, all from one routing table.
  *
  *   otap serve [--listen HOST:PORT] [--env ENV] [--threads N] ...
  *   otap serve token add NAME --role viewer|deployer|admin
@@ -21,18 +22,11 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "num.h"
+#include "serve.h"
 #include "tokens.h"
 #include "version.h"
 #include "xalloc.h"
 #include "banned.h"
-
-struct serve_app {
-    const struct manifest *m;
-    const struct manifest_env *env;
-    const struct tokens *tokens;
-    const char *tokens_path;
-    struct metrics *metrics;
-};
 
 static char *tokens_path_for(const struct cli *cli, const char *given)
 {
@@ -56,7 +50,7 @@ static void h_health(const struct http_request *rq, struct http_response *rs)
                          app->env->name, "version", OTAP_VERSION, "timestamp", now);
 }
 
-/* Ready when every backend the server depends on answers: today the tokens file. */
+/* Ready when every backend the server depends on answers: the tokens file and the state store. */
 static void h_ready(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
@@ -65,10 +59,13 @@ static void h_ready(const struct http_request *rq, struct http_response *rs)
     const char *tokens = "ok";
     if (access(app->tokens_path, R_OK) < 0 && errno != ENOENT)
         tokens = "unreadable";
-    bool ready = !strcmp(tokens, "ok");
+    char *store = api_store_check(app);
+    bool ready = !strcmp(tokens, "ok") && !strcmp(store, "ok");
     rs->status = ready ? 200 : 503;
-    rs->json = json_pack("{s:s, s:{s:s, s:s}, s:s}", "status", ready ? "ready" : "degraded",
-                         "checks", "manifest", "ok", "tokens", tokens, "timestamp", now);
+    rs->json = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "status", ready ? "ready" : "degraded",
+                         "checks", "manifest", "ok", "tokens", tokens, "state_store", store,
+                         "timestamp", now);
+    free(store);
 }
 
 static void h_metrics(const struct http_request *rq, struct http_response *rs)
@@ -78,52 +75,10 @@ static void h_metrics(const struct http_request *rq, struct http_response *rs)
     rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-static json_t *env_json(const struct manifest_env *e)
-{
-    json_t *branches = json_array(), *requires = json_array();
-    for (size_t i = 0; i < e->nbranches; i++)
-        json_array_append_new(branches, json_string(e->branches[i]));
-    for (size_t i = 0; i < e->nrequires; i++)
-        json_array_append_new(requires, json_string(e->requires[i]));
-    return json_pack("{s:s, s:s, s:s?, s:b, s:o, s:o}", "name", e->name, "stage",
-                     manifest_stage_letter(e->stage), "marker", e->marker, "protected",
-                     e->protected, "branches", branches, "requires", requires);
-}
-
-static void h_environments(const struct http_request *rq, struct http_response *rs)
-{
-    const struct serve_app *app = rq->app;
-    json_t *a = json_array();
-    for (size_t i = 0; i < app->m->nenvs; i++)
-        json_array_append_new(a, env_json(&app->m->envs[i]));
-    rs->json = json_pack("{s:b, s:o}", "ok", 1, "environments", a);
-}
-
-static void h_environment(const struct http_request *rq, struct http_response *rs)
-{
-    const struct serve_app *app = rq->app;
-    const char *name = http_param(rq, "name");
-    const struct manifest_env *e = manifest_env_find(app->m, name);
-    if (!e) {
-        http_error(rs, 404, "not_found", "no environment '%s'", name);
-        return;
-    }
-    rs->json = json_pack("{s:b, s:o}", "ok", 1, "environment", env_json(e));
-}
-
 static void h_whoami(const struct http_request *rq, struct http_response *rs)
 {
     rs->json = json_pack("{s:b, s:s, s:s}", "ok", 1, "name", rq->actor, "role",
                          role_name(rq->role));
-}
-
-/* A deployer's write, until the promotion issue brings real ones: validates and echoes. */
-static void h_echo(const struct http_request *rq, struct http_response *rs)
-{
-    json_t *body = http_body_json(rq, rs);
-    if (!body)
-        return;
-    rs->json = json_pack("{s:b, s:s, s:o}", "ok", 1, "by", rq->actor, "received", body);
 }
 
 static void h_tokens(const struct http_request *rq, struct http_response *rs)
@@ -142,10 +97,19 @@ static const struct http_route routes[] = {
     {"GET", "/api/v2/health", ROLE_NONE, h_health},
     {"GET", "/api/v2/ready", ROLE_NONE, h_ready},
     {"GET", "/metrics", ROLE_VIEWER, h_metrics},
-    {"GET", "/api/v2/environments", ROLE_VIEWER, h_environments},
-    {"GET", "/api/v2/environments/{name}", ROLE_VIEWER, h_environment},
+    {"GET", "/api/v2/environments", ROLE_VIEWER, api_environments},
+    {"GET", "/api/v2/environments/{name}", ROLE_VIEWER, api_environments},
+    {"GET", "/api/v2/builds", ROLE_VIEWER, api_builds},
+    {"GET", "/api/v2/gates", ROLE_VIEWER, api_gates},
+    {"GET", "/api/v2/signoffs", ROLE_VIEWER, api_signoffs},
+    {"GET", "/api/v2/deployments", ROLE_VIEWER, api_deployments},
+    {"GET", "/api/v2/ledger", ROLE_VIEWER, api_ledger},
     {"GET", "/api/v2/whoami", ROLE_VIEWER, h_whoami},
-    {"POST", "/api/v2/echo", ROLE_DEPLOYER, h_echo},
+    /* protected environments: api_promote and api_rollback ask for admin themselves */
+    {"POST", "/api/v2/gates", ROLE_DEPLOYER, api_record_gate},
+    {"POST", "/api/v2/signoffs", ROLE_DEPLOYER, api_record_signoff},
+    {"POST", "/api/v2/promotions", ROLE_DEPLOYER, api_promote},
+    {"POST", "/api/v2/rollbacks", ROLE_DEPLOYER, api_rollback},
     {"GET", "/api/v2/tokens", ROLE_ADMIN, h_tokens},
 };
 
@@ -285,7 +249,9 @@ static int run_server(struct cli *cli, int argc, char **argv)
     metrics_gauge_add(metrics, "otap_http_connections_open", "Open client connections", NULL, 0);
     metrics_gauge_add(metrics, "otap_http_requests_in_flight", "Requests being served now", NULL,
                       0);
-    struct serve_app app = {m, env, &tokens, tpath, metrics};
+    struct serve_app app = {m, cli_manifest_name(cli), env, &tokens, tpath, metrics, 0};
+    app.ledger_verified = api_verify_ledger(&app);
+    metrics_add_collector(metrics, api_collect_metrics, &app);
 
     /* the server's threads inherit this mask; only sigwait() below sees the signals */
     sigset_t set;
@@ -320,6 +286,10 @@ static int run_server(struct cli *cli, int argc, char **argv)
         char *addr = strchr(host, ':') ? xasprintf("http://[%s]:%d", host, http_server_port(srv))
                                        : xasprintf("http://%s:%d", host, http_server_port(srv));
         log_event("listening", "address", addr);
+        log_event("ledger", "chain",
+                  app.ledger_verified == 1   ? "verified"
+                  : app.ledger_verified == 0 ? "broken: run 'otap ledger verify'"
+                                             : "unreadable");
         free(addr);
         int sig = 0;
         sigwait(&set, &sig);

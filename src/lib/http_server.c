@@ -94,6 +94,11 @@ void http_log_line(FILE *log, json_t *line)
     json_decref(full);
 }
 
+const char *http_query(const struct http_request *rq, const char *name)
+{
+    return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 const char *http_param(const struct http_request *rq, const char *name)
 {
     for (size_t i = 0; i < rq->nparams; i++)
@@ -312,6 +317,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         http_error(&rs, 403, "forbidden", "this endpoint needs the %s role; '%s' has %s",
                    role_name(need), st->actor, role_name(role));
     } else {
+        rq.conn = c;
         rq.method = method;
         rq.path = url;
         rq.body = st->body.buf;

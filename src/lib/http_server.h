@@ -43,6 +43,7 @@ struct http_request {
     const char *actor; /* the token's name, or "anonymous" */
     const char *request_id;
     void *app;
+    void *conn; /* libmicrohttpd's connection, for http_query() */
 };
 
 struct http_response {
@@ -94,6 +95,9 @@ void http_time_now(char out[40]);
  * put first; whole lines only, whatever the threads. log NULL: dropped.
  */
 void http_log_line(FILE *log, json_t *line);
+
+/* The value of query-string argument name (?name=value), or NULL. */
+const char *http_query(const struct http_request *rq, const char *name);
 
 /* The value of path parameter name, or NULL. */
 const char *http_param(const struct http_request *rq, const char *name);

@@ -1,0 +1,114 @@
+/*
+ * otap gate record: CI reports a gate's result for one build.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor.h"
+#include "artifact.h"
+#include "cli.h"
+#include "evidence.h"
+#include "store.h"
+#include "banned.h"
+
+static void render(struct cli *cli, json_t *doc, FILE *out)
+{
+    bool pass = !strcmp(json_string_value(json_object_get(doc, "result")), "pass");
+    fprintf(out, "gate %s: %s%s%s for %s (#%lld)\n",
+            json_string_value(json_object_get(doc, "gate")), pass ? cli_green(cli) : cli_red(cli),
+            pass ? "pass" : "fail", cli_reset(cli),
+            json_string_value(json_object_get(doc, "build")),
+            (long long)json_integer_value(json_object_get(doc, "id")));
+}
+
+static int run_record(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"artifact", required_argument, NULL, 'a'},
+        {"result", required_argument, NULL, 'r'},
+        {"url", required_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *ref = NULL, *result = NULL, *url = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'a')
+            ref = optarg;
+        else if (c == 'r')
+            result = optarg;
+        else if (c == 'u')
+            url = optarg;
+        else
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return cli_usage_error(cli, "which gate? give its NAME");
+    const char *gate = argv[optind];
+    if (optind + 1 < argc)
+        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + 1]);
+    if (!ref)
+        return cli_usage_error(cli, "which build? give --artifact VERSION|DIGEST");
+    if (!result || (strcmp(result, "pass") && strcmp(result, "fail")))
+        return cli_usage_error(cli, "give --result pass or --result fail");
+    if (!manifest_gate_find(cli->m, gate))
+        return cli_usage_error(cli, "the manifest has no gate '%s'%s", gate,
+                               !strcmp(gate, MANIFEST_REQ_SIGNOFF)
+                                   ? " (a sign-off is recorded with 'otap signoff')"
+                                   : "");
+    if (url && strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
+        return cli_usage_error(cli, "--url '%s' is not an http(s) URL", url);
+    struct store *s;
+    int rc = cli_store_open(cli, &s);
+    if (rc < 0)
+        return rc;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct artifact a;
+    char *actor = actor_name();
+    long long id = 0;
+    rc = artifact_find(s, ref, &a, &err);
+    if (rc == 0)
+        rc = gate_record(s, &a, gate, !strcmp(result, "pass"), url, actor, &id, &err);
+    if (rc < 0) {
+        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg) : cli_error(cli, rc, "%s", err.msg);
+    } else {
+        char *label = artifact_label(&a);
+        cli_emit(cli,
+                 json_pack("{s:b, s:I, s:s, s:s, s:s, s:s, s:s?}", "ok", 1, "id", (json_int_t)id,
+                           "gate", gate, "result", result, "digest", a.digest, "build", label,
+                           "url", url),
+                 render);
+        free(label);
+    }
+    artifact_release(&a);
+    otap_err_release(&err);
+    free(actor);
+    store_close(s);
+    return rc;
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "record"))
+        return cli_usage_error(cli, "%s", argc < 2 ? "which gate command? record"
+                                                   : "unknown gate command (record)");
+    return run_record(cli, argc - 1, argv + 1);
+}
+
+const struct cmd cmd_gate = {
+    .name = "gate",
+    .summary = "record a gate's result (CI green or red) for one build",
+    .usage = "usage: otap gate record NAME --artifact BUILD --result pass|fail [--url URL]\n"
+             "\n"
+             "CI reports a gate of the manifest ('gates:') for the build it tested; an\n"
+             "environment that 'requires' the gate takes only a pass recorded for the\n"
+             "very build being promoted, the latest result for it counting. --url\n"
+             "points at the CI run.\n"
+             "\n"
+             "exit: 0 recorded, 2 usage (unknown gate or build), 5 the store failed\n",
+    .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
+    .run = run,
+};

@@ -1,0 +1,580 @@
+/*
+ * otap serve's state API: environments and what is live, builds, gate
+ * results, sign-offs, deployments, the ledger paged by sequence, and the
+ * writes (a gate, a sign-off, a promotion, a rollback). The writes call
+ * the same functions as the CLI, so the ledger records them the same
+ * way, with the token's name as the actor.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "artifact.h"
+#include "deploys.h"
+#include "evidence.h"
+#include "ledger.h"
+#include "num.h"
+#include "probe.h"
+#include "promote.h"
+#include "serve.h"
+#include "store.h"
+#include "xalloc.h"
+#include "banned.h"
+
+extern char **environ;
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+
+static struct store *open_store(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    struct store *s = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    if (store_open(&s, app->m->dir, &err) < 0) {
+        http_error(rs, 503, "store_unavailable", "%s", err.msg);
+        otap_err_release(&err);
+        return NULL;
+    }
+    return s;
+}
+
+static void store_failed(struct http_response *rs, struct otap_err *err)
+{
+    int code = err->code;
+    http_error(rs, code == OTAP_EUSAGE ? 404 : code == OTAP_EREFUSED ? 409 : 500,
+               code == OTAP_EUSAGE ? "not_found" : code == OTAP_EREFUSED ? "refused" : "store",
+               "%s", err->msg ? err->msg : "the store failed");
+    otap_err_release(err);
+}
+
+/* ?limit=N, bounded; -1 (and a 400) when malformed */
+static long long page_limit(const struct http_request *rq, struct http_response *rs)
+{
+    const char *v = http_query(rq, "limit");
+    long long n = PAGE_DEFAULT;
+    if (v && (num_parse_ll(v, &n) < 0 || n < 1)) {
+        http_error(rs, 400, "bad_request", "limit '%s' is not a count", v);
+        return -1;
+    }
+    return n > PAGE_MAX ? PAGE_MAX : n;
+}
+
+static json_t *deployment_json(const struct deployment *d)
+{
+    return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s?}", "id",
+                     (json_int_t)d->id, "environment", d->env, "digest", d->digest, "version",
+                     d->version, "kind", d->kind, "state", d->state, "previous",
+                     d->previous_digest, "started_at", d->started_at, "finished_at",
+                     d->finished_at, "actor", d->actor, "reason", d->reason);
+}
+
+void api_environments(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    struct store *s = open_store(rq, rs);
+    if (!s)
+        return;
+    struct otap_err err = OTAP_ERR_INIT;
+    json_t *a = json_array();
+    const char *only = http_param(rq, "name");
+    const struct manifest_env *one = only ? manifest_env_find(app->m, only) : NULL;
+    if (only && !one) {
+        http_error(rs, 404, "not_found", "no environment '%s'", only);
+        json_decref(a);
+        store_close(s);
+        return;
+    }
+    for (size_t i = 0; i < app->m->nenvs; i++) {
+        const struct manifest_env *e = &app->m->envs[i];
+        if (one && e != one)
+            continue;
+        json_t *requires = json_array();
+        for (size_t r = 0; r < e->nrequires; r++)
+            json_array_append_new(requires, json_string(e->requires[r]));
+        json_t *o = json_pack("{s:s, s:s, s:s?, s:b, s:o, s:s?}", "name", e->name, "stage",
+                              manifest_stage_letter(e->stage), "marker", e->marker, "protected",
+                              e->protected, "requires", requires, "driver", e->deploy.driver);
+        struct deployment d;
+        bool found = false;
+        if (deploy_live(s, e->name, &d, &found, &err) < 0) {
+            json_decref(o);
+            json_decref(a);
+            store_failed(rs, &err);
+            store_close(s);
+            return;
+        }
+        json_object_set_new(o, "live", found ? deployment_json(&d) : json_null());
+        deployment_release(&d);
+        json_array_append_new(a, o);
+    }
+    if (one) {
+        rs->json = json_pack("{s:b, s:O}", "ok", 1, "environment", json_array_get(a, 0));
+        json_decref(a);
+    } else {
+        rs->json = json_pack("{s:b, s:o}", "ok", 1, "environments", a);
+    }
+    store_close(s);
+}
+
+void api_builds(const struct http_request *rq, struct http_response *rs)
+{
+    struct store *s = open_store(rq, rs);
+    if (!s)
+        return;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct artifact *list = NULL;
+    size_t n = 0;
+    if (artifact_list(s, &list, &n, &err) < 0) {
+        store_failed(rs, &err);
+        store_close(s);
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct artifact *b = &list[i];
+        json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s, s:s?, s:s?}", "digest",
+                                           b->digest, "version", b->version, "commit", b->commit,
+                                           "kind", b->kind, "registered_at", b->registered_at,
+                                           "registered_by", b->registered_by));
+        artifact_release(&list[i]);
+    }
+    free(list);
+    rs->json = json_pack("{s:b, s:o}", "ok", 1, "builds", a);
+    store_close(s);
+}
+
+/* Rows of a query as JSON objects named by cols. */
+static void query_json(const struct http_request *rq, struct http_response *rs, const char *sql,
+                       const char *const *cols, size_t ncols, const char *key)
+{
+    long long limit = page_limit(rq, rs);
+    if (limit < 0)
+        return;
+    struct store *s = open_store(rq, rs);
+    if (!s)
+        return;
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%lld", limit);
+    const char *build = http_query(rq, "build");
+    const char *p[] = {build, lim};
+    struct store_rows r;
+    struct otap_err err = OTAP_ERR_INIT;
+    if (store_exec(s, sql, p, 2, &r, &err) < 0) {
+        store_failed(rs, &err);
+        store_close(s);
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < r.nrows; i++) {
+        json_t *o = json_object();
+        for (size_t c = 0; c < ncols; c++) {
+            const char *v = store_cell(&r, i, c);
+            json_object_set_new(o, cols[c], v ? json_string(v) : json_null());
+        }
+        json_array_append_new(a, o);
+    }
+    store_rows_release(&r);
+    rs->json = json_pack("{s:b, s:o}", "ok", 1, key, a);
+    store_close(s);
+}
+
+void api_gates(const struct http_request *rq, struct http_response *rs)
+{
+    static const char *const cols[] = {"id", "gate", "digest", "version", "result", "url",
+                                       "recorded_at", "recorded_by"};
+    query_json(rq, rs,
+               "SELECT g.id, g.gate, g.digest, a.version, g.result, g.url, g.recorded_at, "
+               "g.recorded_by FROM otap_gate_results g JOIN otap_artifacts a ON a.digest = "
+               "g.digest WHERE CAST($1 AS text) IS NULL OR g.digest = $1 OR a.version = $1 ORDER "
+               "BY g.id DESC LIMIT CAST($2 AS bigint)",
+               cols, 8, "gates");
+}
+
+void api_signoffs(const struct http_request *rq, struct http_response *rs)
+{
+    static const char *const cols[] = {"id",   "environment", "digest",      "version",
+                                       "by",   "note",        "recorded_at", "recorded_by"};
+    query_json(rq, rs,
+               "SELECT s.id, s.env, s.digest, a.version, s.by_name, s.note, s.recorded_at, "
+               "s.recorded_by FROM otap_signoffs s JOIN otap_artifacts a ON a.digest = s.digest "
+               "WHERE CAST($1 AS text) IS NULL OR s.digest = $1 OR a.version = $1 ORDER BY s.id "
+               "DESC LIMIT CAST($2 AS bigint)",
+               cols, 8, "signoffs");
+}
+
+void api_deployments(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    long long limit = page_limit(rq, rs);
+    if (limit < 0)
+        return;
+    const char *env_name = http_query(rq, "env");
+    const struct manifest_env *env = env_name ? manifest_env_find(app->m, env_name) : NULL;
+    if (env_name && !env) {
+        http_error(rs, 404, "not_found", "no environment '%s'", env_name);
+        return;
+    }
+    struct store *s = open_store(rq, rs);
+    if (!s)
+        return;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct deployment *list = NULL;
+    size_t n = 0;
+    if (deploy_list(s, env ? env->name : NULL, limit, &list, &n, &err) < 0) {
+        store_failed(rs, &err);
+        store_close(s);
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, deployment_json(&list[i]));
+    deployment_list_release(list, n);
+    rs->json = json_pack("{s:b, s:o}", "ok", 1, "deployments", a);
+    store_close(s);
+}
+
+void api_ledger(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    long long limit = page_limit(rq, rs), after = 0;
+    if (limit < 0)
+        return;
+    const char *a = http_query(rq, "after");
+    if (a && (num_parse_ll(a, &after) < 0 || after < 0)) {
+        http_error(rs, 400, "bad_request", "after '%s' is not a sequence number", a);
+        return;
+    }
+    const char *env_name = http_query(rq, "env");
+    const struct manifest_env *env = env_name ? manifest_env_find(app->m, env_name) : NULL;
+    if (env_name && !env) {
+        http_error(rs, 404, "not_found", "no environment '%s'", env_name);
+        return;
+    }
+    struct store *s = open_store(rq, rs);
+    if (!s)
+        return;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct ledger_list l;
+    struct ledger_filter f = {env ? env->name : NULL, http_query(rq, "since"), after, limit};
+    if (ledger_read(s, &f, &l, &err) < 0) {
+        store_failed(rs, &err);
+        store_close(s);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l.n; i++) {
+        json_t *o = ledger_entry_json(&l.items[i]);
+        json_object_del(o, "details_text");
+        json_array_append_new(arr, o);
+    }
+    rs->json = json_pack("{s:b, s:o}", "ok", 1, "entries", arr);
+    /* the next page starts after the last entry of this one */
+    if (l.n == (size_t)limit)
+        json_object_set_new(rs->json, "next_after", json_integer(l.items[l.n - 1].seq));
+    ledger_list_release(&l);
+    store_close(s);
+}
+
+static const char *body_str(json_t *body, const char *key)
+{
+    return json_string_value(json_object_get(body, key));
+}
+
+void api_record_gate(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    json_t *body = http_body_json(rq, rs);
+    if (!body)
+        return;
+    const char *gate = body_str(body, "gate"), *ref = body_str(body, "artifact");
+    const char *result = body_str(body, "result"), *url = body_str(body, "url");
+    if (!gate || !ref || !result || (strcmp(result, "pass") && strcmp(result, "fail"))) {
+        http_error(rs, 400, "bad_request",
+                   "give {\"gate\": NAME, \"artifact\": BUILD, \"result\": \"pass\"|\"fail\"}");
+    } else if (!manifest_gate_find(app->m, gate)) {
+        http_error(rs, 400, "bad_request", "the manifest has no gate '%s'", gate);
+    } else if (url && strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) {
+        http_error(rs, 400, "bad_request", "url '%s' is not an http(s) URL", url);
+    } else {
+        struct store *s = open_store(rq, rs);
+        struct otap_err err = OTAP_ERR_INIT;
+        struct artifact a;
+        long long id = 0;
+        if (s && artifact_find(s, ref, &a, &err) == 0 &&
+            gate_record(s, &a, gate, !strcmp(result, "pass"), url, rq->actor, &id, &err) == 0) {
+            rs->status = 201;
+            rs->json = json_pack("{s:b, s:I, s:s, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id,
+                                 "gate", gate, "digest", a.digest, "result", result, "by",
+                                 rq->actor);
+        } else if (s) {
+            store_failed(rs, &err);
+        }
+        if (s)
+            artifact_release(&a);
+        store_close(s);
+    }
+    json_decref(body);
+}
+
+void api_record_signoff(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    json_t *body = http_body_json(rq, rs);
+    if (!body)
+        return;
+    const char *env_name = body_str(body, "env"), *ref = body_str(body, "artifact");
+    const char *by = body_str(body, "by"), *note = body_str(body, "note");
+    const struct manifest_env *env = env_name ? manifest_env_find(app->m, env_name) : NULL;
+    if (!env_name || !ref || !by || !*by) {
+        http_error(rs, 400, "bad_request",
+                   "give {\"env\": ENV, \"artifact\": BUILD, \"by\": NAME, \"note\": TEXT}");
+    } else if (!env) {
+        http_error(rs, 404, "not_found", "no environment '%s'", env_name);
+    } else {
+        struct store *s = open_store(rq, rs);
+        struct otap_err err = OTAP_ERR_INIT;
+        struct artifact a;
+        struct deployment live = {0};
+        bool found = false;
+        long long id = 0;
+        int rc = s ? artifact_find(s, ref, &a, &err) : -1;
+        if (rc == 0)
+            rc = deploy_live(s, env->name, &live, &found, &err);
+        if (rc == 0 && (!found || strcmp(live.digest, a.digest)))
+            rc = otap_err_set(&err, OTAP_EREFUSED,
+                              "%s is not live in %s: sign off a build where it runs", a.digest,
+                              env->name);
+        if (rc == 0)
+            rc = signoff_record(s, &a, env->name, by, note, rq->actor, &id, &err);
+        if (rc == 0) {
+            rs->status = 201;
+            rs->json = json_pack("{s:b, s:I, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id,
+                                 "environment", env->name, "digest", a.digest, "by", by);
+        } else if (s) {
+            store_failed(rs, &err);
+        }
+        deployment_release(&live);
+        if (s)
+            artifact_release(&a);
+        store_close(s);
+    }
+    json_decref(body);
+}
+
+static json_t *promote_json(const struct promote_result *res)
+{
+    json_t *steps = json_array();
+    for (size_t i = 0; i < res->nsteps; i++)
+        json_array_append_new(steps,
+                              json_pack("{s:s, s:b, s:I, s:s?}", "step", res->steps[i].name, "ok",
+                                        res->steps[i].ok, "ms", (json_int_t)res->steps[i].ms,
+                                        "detail", res->steps[i].detail));
+    json_t *doc = json_pack("{s:s?, s:s?, s:b, s:o}", "digest",
+                            res->have_build ? res->build.digest : NULL, "version",
+                            res->have_build ? res->build.version : NULL, "already_live",
+                            res->already_live, "steps", steps);
+    if (res->failed_step)
+        json_object_set_new(doc, "failure",
+                            json_pack("{s:s, s:s, s:b, s:s?}", "step", res->failed_step, "reason",
+                                      res->failure, "rolled_back", res->rollback_ok, "rollback",
+                                      res->rollback_detail));
+    return doc;
+}
+
+static void deploy_api(const struct http_request *rq, struct http_response *rs, bool rollback)
+{
+    const struct serve_app *app = rq->app;
+    json_t *body = http_body_json(rq, rs);
+    if (!body)
+        return;
+    const char *env_name = body_str(body, "env");
+    const char *ref = body_str(body, rollback ? "to" : "artifact");
+    const struct manifest_env *env = env_name ? manifest_env_find(app->m, env_name) : NULL;
+    if (!env_name || (!rollback && !ref)) {
+        http_error(rs, 400, "bad_request",
+                   rollback ? "give {\"env\": ENV, \"to\": BUILD (optional)}"
+                            : "give {\"artifact\": BUILD, \"env\": ENV}");
+        json_decref(body);
+        return;
+    }
+    if (!env) {
+        http_error(rs, 404, "not_found", "no environment '%s'", env_name);
+        json_decref(body);
+        return;
+    }
+    if (env->protected && rq->role < ROLE_ADMIN) {
+        http_error(rs, 403, "forbidden", "%s is protected: %s needs an admin token", env->name,
+                   rollback ? "a rollback" : "a promotion");
+        json_decref(body);
+        return;
+    }
+    struct store *s = open_store(rq, rs);
+    if (!s) {
+        json_decref(body);
+        return;
+    }
+    struct promote_request prq = {
+        .m = app->m,
+        .manifest_name = app->manifest_name,
+        .store = s,
+        .env = env->name,
+        .artifact = ref,
+        .rollback = rollback,
+        .lock_wait_ms = 0,
+        .ready_timeout_ms = 60000,
+        .actor = rq->actor,
+        .process_env = environ,
+    };
+    json_t *rt = json_object_get(body, "ready_timeout_s");
+    if (json_is_integer(rt) && json_integer_value(rt) > 0 && json_integer_value(rt) <= 3600)
+        prq.ready_timeout_ms = (long)json_integer_value(rt) * 1000;
+    struct promote_result res;
+    struct otap_err err = OTAP_ERR_INIT;
+    int rc = promote_run(&prq, &res, &err);
+    json_t *doc = promote_json(&res);
+    json_object_set_new(doc, "environment", json_string(env->name));
+    if (rc == 0) {
+        json_object_set_new(doc, "ok", json_true());
+        rs->json = doc;
+    } else {
+        json_t *refusals = json_array();
+        for (size_t i = 0; i < res.nrefusals; i++)
+            json_array_append_new(refusals, json_string(res.refusals[i]));
+        if (!res.nrefusals && rc == OTAP_EREFUSED && err.msg)
+            json_array_append_new(refusals, json_string(err.msg));
+        const char *code = rc == OTAP_EREFUSED ? "refused"
+                           : rc == OTAP_EUSAGE ? "not_found"
+                           : rc == OTAP_EFOUND ? "failed"
+                                               : "external";
+        json_object_set_new(doc, "ok", json_false());
+        json_object_set_new(doc, "error",
+                            json_pack("{s:s, s:s}", "code", code, "message",
+                                      err.msg ? err.msg
+                                      : res.failure ? res.failure
+                                                    : "refused: conditions are not met"));
+        json_object_set_new(doc, "refusals", refusals);
+        rs->status = rc == OTAP_EREFUSED ? 409 : rc == OTAP_EUSAGE ? 404 : rc == OTAP_EFOUND ? 422 : 502;
+        rs->json = doc;
+    }
+    promote_result_release(&res);
+    otap_err_release(&err);
+    store_close(s);
+    json_decref(body);
+}
+
+void api_promote(const struct http_request *rq, struct http_response *rs)
+{
+    deploy_api(rq, rs, false);
+}
+
+void api_rollback(const struct http_request *rq, struct http_response *rs)
+{
+    deploy_api(rq, rs, true);
+}
+
+char *api_store_check(const struct serve_app *app)
+{
+    struct store *s = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    long long head;
+    char hash[SHA256_HEX_LEN + 1];
+    int rc = store_open(&s, app->m->dir, &err);
+    if (rc == 0)
+        rc = ledger_head(s, &head, hash, &err);
+    store_close(s);
+    char *out = rc == 0 ? xstrdup("ok") : xstrdup(err.msg ? err.msg : "unavailable");
+    otap_err_release(&err);
+    return out;
+}
+
+int api_verify_ledger(const struct serve_app *app)
+{
+    struct store *s = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct ledger_list l = {0};
+    long long head = 0;
+    char hash[SHA256_HEX_LEN + 1];
+    int rc = store_open(&s, app->m->dir, &err);
+    if (rc == 0)
+        rc = store_begin_snapshot(s, &err);
+    if (rc == 0)
+        rc = ledger_head(s, &head, hash, &err);
+    if (rc == 0)
+        rc = ledger_read(s, &(struct ledger_filter){0}, &l, &err);
+    int verdict = -1;
+    if (rc == 0) {
+        struct ledger_problem p;
+        verdict = ledger_verify(&l, head, hash, &p) ? 1 : 0;
+        ledger_problem_release(&p);
+    }
+    ledger_list_release(&l);
+    otap_err_release(&err);
+    store_close(s);
+    return verdict;
+}
+
+void api_collect_metrics(struct metrics *mx, void *ctx)
+{
+    const struct serve_app *app = ctx;
+    metrics_gauge_set(mx, "otap_ledger_verified",
+                      "1 when the ledger's chain verified at start-up, 0 when it did not, -1 "
+                      "when it could not be read",
+                      NULL, app->ledger_verified);
+    struct store *s = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    if (store_open(&s, app->m->dir, &err) < 0) {
+        metrics_gauge_set(mx, "otap_state_store_up", "1 when the state store answers", NULL, 0);
+        otap_err_release(&err);
+        return;
+    }
+    metrics_gauge_set(mx, "otap_state_store_up", "1 when the state store answers", NULL, 1);
+    long long head = 0;
+    char hash[SHA256_HEX_LEN + 1];
+    if (ledger_head(s, &head, hash, &err) == 0)
+        metrics_gauge_set(mx, "otap_ledger_entries", "Entries in the ledger", NULL,
+                          (double)head);
+    struct store_rows r;
+    /* a superseded deployment was live: it counts as a success */
+    if (store_exec(s,
+                   "SELECT env, kind, CASE WHEN state IN ('live', 'superseded') THEN 'success' "
+                   "ELSE state END, count(*) FROM otap_deployments GROUP BY 1, 2, 3",
+                   NULL, 0, &r, &err) == 0) {
+        for (size_t i = 0; i < r.nrows; i++) {
+            long long n = 0;
+            if (num_parse_ll(store_cell(&r, i, 3), &n) < 0)
+                continue;
+            char *e = metrics_escape(store_cell(&r, i, 0));
+            char *labels = xasprintf("environment=\"%s\",kind=\"%s\",result=\"%s\"", e,
+                                     store_cell(&r, i, 1), store_cell(&r, i, 2));
+            metrics_gauge_set(mx, "otap_promotions",
+                              "Promotions and rollbacks recorded in the state store, by "
+                              "environment, kind and result",
+                              labels, (double)n);
+            free(labels);
+            free(e);
+        }
+        store_rows_release(&r);
+    }
+    if (store_exec(s,
+                   "SELECT env, max(finished_at) FROM otap_deployments WHERE state IN ('live', "
+                   "'superseded') GROUP BY env",
+                   NULL, 0, &r, &err) == 0) {
+        for (size_t i = 0; i < r.nrows; i++) {
+            time_t t;
+            const char *at = store_cell(&r, i, 1);
+            if (!at || probe_parse_time(at, &t) < 0)
+                continue;
+            char *e = metrics_escape(store_cell(&r, i, 0));
+            char *labels = xasprintf("environment=\"%s\"", e);
+            metrics_gauge_set(mx, "otap_last_deploy_timestamp_seconds",
+                              "When the environment's last successful deploy finished (Unix time)",
+                              labels, (double)t);
+            free(labels);
+            free(e);
+        }
+        store_rows_release(&r);
+    }
+    otap_err_release(&err);
+    store_close(s);
+}
