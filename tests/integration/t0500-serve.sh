@@ -72,7 +72,8 @@ matrix GET /metrics "" 401 401 200 200 200
 matrix GET /api/v2/environments "" 401 401 200 200 200
 matrix GET /api/v2/environments/production "" 401 401 200 200 200
 matrix GET /api/v2/whoami "" 401 401 200 200 200
-matrix POST /api/v2/echo '{"a":1}' 401 401 403 200 200
+# a deployer's write: the role passes, the body is then judged (400)
+matrix POST /api/v2/gates '{"a":1}' 401 401 403 400 400
 matrix GET /api/v2/tokens "" 401 401 403 403 200
 code GET /api/v2/tokens "$viewer" >/dev/null
 expect_eq forbidden "$(jq -r .error.code "$work/body")" "403 body is a JSON error"
@@ -86,16 +87,16 @@ expect_eq 404 "$(code GET /nope '')" "unknown path"
 expect_eq 405 "$(code DELETE /api/v2/environments "$admin")" "wrong method"
 
 # ---- bad input: malformed JSON, not an object, too large ------------------------
-expect_eq 400 "$(code POST /api/v2/echo "$deployer" '{"a": [1, 2')" "malformed JSON"
+expect_eq 400 "$(code POST /api/v2/gates "$deployer" '{"a": [1, 2')" "malformed JSON"
 expect_eq bad_json "$(jq -r .error.code "$work/body")" "malformed JSON code"
 jq -r .error.message "$work/body" | grep -q "line 1, column" || fail "no position: $(cat "$work/body")"
-expect_eq 400 "$(code POST /api/v2/echo "$deployer" '[1]')" "a JSON array"
-expect_eq 400 "$(code POST /api/v2/echo "$deployer" '{"a":1,"a":2}')" "duplicate keys"
+expect_eq 400 "$(code POST /api/v2/gates "$deployer" '[1]')" "a JSON array"
+expect_eq 400 "$(code POST /api/v2/gates "$deployer" '{"a":1,"a":2}')" "duplicate keys"
 big=$(head -c 10000 /dev/zero | tr '\0' 'x')
-expect_eq 413 "$(code POST /api/v2/echo "$deployer" "{\"x\":\"$big\"}")" "a body over --max-body"
+expect_eq 413 "$(code POST /api/v2/gates "$deployer" "{\"x\":\"$big\"}")" "a body over --max-body"
 # the same without Content-Length (chunked): still cut at the limit
 c=$(curl -s -o /dev/null -w "%{http_code}" -H "Authorization: Bearer $deployer" \
-  -H "Transfer-Encoding: chunked" --data-binary "{\"x\":\"$big\"}" "$base/api/v2/echo" || true)
+  -H "Transfer-Encoding: chunked" --data-binary "{\"x\":\"$big\"}" "$base/api/v2/gates" || true)
 expect_eq 413 "$c" "a chunked body over --max-body"
 hdr=$(head -c 20000 /dev/zero | tr '\0' 'h')
 c=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Junk: $hdr" "$base/health" || true)
@@ -119,7 +120,7 @@ exec 3>&- 3<&- || true
 # ---- /metrics through Prometheus' own parser -------------------------------------
 curl -s -H "Authorization: Bearer $viewer" "$base/metrics" >"$work/metrics.txt"
 promtool check metrics <"$work/metrics.txt" || fail "promtool rejects /metrics"
-grep -q '^otap_http_requests_total{route="/api/v2/echo",status="413"} 2$' "$work/metrics.txt" \
+grep -q '^otap_http_requests_total{route="/api/v2/gates",status="413"} 2$' "$work/metrics.txt" \
   || fail "request counter: $(grep requests_total "$work/metrics.txt")"
 grep -q '^otap_build_info{version=' "$work/metrics.txt" || fail "no build info"
 grep -q '^otap_http_request_duration_seconds_bucket{route="/health",le="+Inf"}' "$work/metrics.txt" || fail "no histogram"
@@ -142,9 +143,9 @@ for t in "$viewer" "$deployer" "$admin"; do grep -q "$t" "$work/log" && fail "a 
 # (a server whose idle timeout does not cut the deliberately slow upload short)
 kill -TERM "$srv"; wait "$srv" || true; srv=
 start --idle-timeout 30s
-payload=$(printf '{"x":"%s"}' "$(head -c 3000 /dev/zero | tr '\0' 'y')")
+payload=$(printf '{"x":"%s","gate":"nope","artifact":"a","result":"pass"}' "$(head -c 3000 /dev/zero | tr '\0' 'y')")
 curl -s -o "$work/slow.out" -w '%{http_code}' --limit-rate 1000 -H "Authorization: Bearer $deployer" \
-  --data-binary "$payload" "$base/api/v2/echo" >"$work/slow.code" &
+  --data-binary "$payload" "$base/api/v2/gates" >"$work/slow.code" &
 slow=$!
 # in flight: the slow request and this /metrics request itself
 for _ in $(seq 1 100); do
@@ -153,8 +154,9 @@ for _ in $(seq 1 100); do
 done
 kill -TERM "$srv"
 wait "$slow"
-expect_eq 200 "$(cat "$work/slow.code")" "the request in flight during SIGTERM"
-expect_eq 3000 "$(jq -r '.received.x | length' "$work/slow.out")" "its body arrived whole"
+# judged after the last byte: the gate named at the end of the body was read
+expect_eq 400 "$(cat "$work/slow.code")" "the request in flight during SIGTERM"
+jq -r .error.message "$work/slow.out" | grep -q "no gate 'nope'" || fail "the body did not arrive whole: $(cat "$work/slow.out")"
 set +e; wait "$srv"; rc=$?; set -e
 srv=
 expect_eq 0 "$rc" "exit status after SIGTERM"
@@ -165,7 +167,7 @@ expect_eq 000 "$c" "nothing listens after the stop"
 # ---- anonymous read, only when asked for --------------------------------------------
 start --allow-anonymous-read
 expect_eq 200 "$(code GET /api/v2/environments '')" "anonymous read"
-expect_eq 401 "$(code POST /api/v2/echo '' '{}')" "anonymous write"
+expect_eq 401 "$(code POST /api/v2/gates '' '{}')" "anonymous write"
 expect_eq 401 "$(code GET /api/v2/environments "otap_bad")" "a bad token is still refused"
 kill -TERM "$srv"; wait "$srv" || true; srv=
 echo "t0500: ok"
