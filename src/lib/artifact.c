@@ -36,11 +36,14 @@ static int hash_file(const char *path, char out[SHA256_HEX_LEN + 1], struct otap
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot read '%s': %s", path, strerror(errno));
     struct sha256 h;
     sha256_init(&h);
-    static char buf[1 << 16];
+    /* on the heap: the server hashes builds on many threads at once */
+    enum { CHUNK = 1 << 16 };
+    char *buf = xmalloc(CHUNK);
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
+    while ((n = read(fd, buf, CHUNK)) > 0)
         sha256_update(&h, buf, (size_t)n);
     int e = errno;
+    free(buf);
     close(fd);
     sha256_final_hex(&h, out);
     if (n < 0)
