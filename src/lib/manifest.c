@@ -24,7 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
 #include "num.h"
+#include "secrets_rules.h"
 #include "strbuf.h"
 #include "suggest.h"
 #include "utf8.h"
@@ -1341,6 +1346,205 @@ static void load_gates(struct ctx *c, struct fy_node *n, struct manifest_pos p)
     }
 }
 
+/* ---- secrets ----------------------------------------------------------- */
+
+/*
+ * Regexes are compiled here, once, so that a bad one is reported at its
+ * line like any other manifest error; the scanner compiles them again.
+ */
+static bool check_regex(struct ctx *c, const char *re, struct manifest_pos p, const char *field,
+                        uint32_t *captures)
+{
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *rx = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE, &code,
+                                   &off, NULL);
+    if (!rx) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        ERR(c, p, "'%s' is not a valid regular expression: %s at offset %zu", field,
+            (const char *)msg, (size_t)off);
+        return false;
+    }
+    if (captures)
+        pcre2_pattern_info(rx, PCRE2_INFO_CAPTURECOUNT, captures);
+    pcre2_code_free(rx);
+    return true;
+}
+
+static const char *const secret_rule_keys[] = {"id",      "description", "pattern", "keywords",
+                                               "entropy", "secret_group", NULL};
+
+static void secret_rule_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
+                              struct fy_node *v, struct manifest_pos kp)
+{
+    struct manifest_secret_rule *r = obj;
+    (void)k;
+    switch (idx) {
+    case 0:
+        free(r->id);
+        r->id = get_str(c, v, kp, "id");
+        if (r->id && !valid_name(r->id, false))
+            ERR(c, node_pos(v, kp), "rule id '%s' may hold only a-z, 0-9, '-', '_' and '.'",
+                r->id);
+        r->pos = node_pos(v, kp);
+        break;
+    case 1:
+        free(r->description);
+        r->description = get_str(c, v, kp, "description");
+        break;
+    case 2:
+        free(r->pattern);
+        r->pattern = get_str(c, v, kp, "pattern");
+        r->pattern_pos = node_pos(v, kp);
+        break;
+    case 3:
+        xfree_strv(r->keywords, r->nkeywords);
+        r->keywords = NULL;
+        r->nkeywords = 0;
+        get_str_list(c, v, kp, "keywords", &r->keywords, &r->nkeywords);
+        break;
+    case 4:
+        get_double(c, v, kp, "entropy", 0, 8, &r->entropy);
+        break;
+    default: {
+        long long g;
+        if (get_int(c, v, kp, "secret_group", 0, 99, &g))
+            r->group = (int)g;
+    }
+    }
+}
+
+static void secret_rule_release(struct manifest_secret_rule *r)
+{
+    free(r->id);
+    free(r->description);
+    free(r->pattern);
+    xfree_strv(r->keywords, r->nkeywords);
+}
+
+static void load_secret_rules(struct ctx *c, struct manifest_secrets *s, struct fy_node *n,
+                              struct manifest_pos p)
+{
+    if (is_null(n))
+        return;
+    if (fy_node_get_type(n) != FYNT_SEQUENCE) {
+        ERR(c, node_pos(n, p), "'secrets.rules' must be a list of rules, not %s", type_word(n));
+        return;
+    }
+    size_t alloc = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it))) {
+        struct manifest_pos ip = node_pos(item, p);
+        struct manifest_secret_rule r = {.group = -1, .pos = ip, .pattern_pos = ip};
+        if (!walk_map(c, item, ip, "a secret rule", secret_rule_keys, secret_rule_field, &r))
+            continue;
+        bool ok = true;
+        if (!r.id || !r.pattern) {
+            ERR(c, ip, "a secret rule needs an 'id' and a 'pattern'");
+            ok = false;
+        }
+        uint32_t captures = 0;
+        if (r.pattern && !check_regex(c, r.pattern, r.pattern_pos, "pattern", &captures))
+            ok = false;
+        else if (r.pattern && r.group > (int)captures) {
+            ERR(c, r.pattern_pos, "'secret_group' is %d but the pattern has %u group%s", r.group,
+                captures, captures == 1 ? "" : "s");
+            ok = false;
+        }
+        for (size_t i = 0; ok && i < s->nrules; i++) {
+            if (!strcmp(s->rules[i].id, r.id)) {
+                ERR(c, r.pos, "duplicate secret rule '%s' (first defined at line %d)", r.id,
+                    s->rules[i].pos.line);
+                ok = false;
+            }
+        }
+        if (!ok) {
+            secret_rule_release(&r);
+            continue;
+        }
+        *XPUSH(&s->rules, &s->nrules, &alloc) = r;
+    }
+}
+
+static void load_regex_list(struct ctx *c, struct fy_node *n, struct manifest_pos p,
+                            const char *field, struct manifest_regex **out, size_t *nout)
+{
+    char **v = NULL;
+    size_t nv = 0;
+    if (!get_str_list(c, n, p, field, &v, &nv))
+        return;
+    size_t alloc = 0;
+    void *it = NULL;
+    for (size_t i = 0; i < nv; i++) {
+        struct fy_node *item = fy_node_get_type(n) == FYNT_SEQUENCE
+                                   ? fy_node_sequence_iterate(n, &it)
+                                   : n;
+        struct manifest_pos ip = node_pos(item, p);
+        if (!check_regex(c, v[i], ip, field, NULL)) {
+            free(v[i]);
+            continue;
+        }
+        *XPUSH(out, nout, &alloc) = (struct manifest_regex){v[i], ip};
+    }
+    free(v);
+}
+
+static const char *const allowlist_keys[] = {"paths", "patterns", "stopwords", NULL};
+
+static void allowlist_field(struct ctx *c, void *obj, int idx, struct fy_node *k,
+                            struct fy_node *v, struct manifest_pos kp)
+{
+    struct manifest_secrets *s = obj;
+    (void)k;
+    if (idx == 0)
+        load_regex_list(c, v, kp, "paths", &s->allow_paths, &s->nallow_paths);
+    else if (idx == 1)
+        load_regex_list(c, v, kp, "patterns", &s->allow_patterns, &s->nallow_patterns);
+    else
+        get_str_list(c, v, kp, "stopwords", &s->stopwords, &s->nstopwords);
+}
+
+static const char *const secrets_keys[] = {"rules",    "disable",       "allowlist",
+                                           "baseline", "max_file_size", NULL};
+
+static void secrets_field(struct ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                          struct manifest_pos kp)
+{
+    struct manifest_secrets *s = obj;
+    (void)k;
+    switch (idx) {
+    case 0:
+        load_secret_rules(c, s, v, kp);
+        break;
+    case 1:
+        if (!get_str_list(c, v, kp, "disable", &s->disable, &s->ndisable))
+            break;
+        for (size_t i = 0; i < s->ndisable; i++) {
+            bool known = false;
+            for (size_t r = 0; r < secret_builtin_nrules && !known; r++)
+                known = !strcmp(secret_builtin_rules[r].id, s->disable[i]);
+            if (!known)
+                ERR(c, node_pos(v, kp),
+                    "'disable' names '%s', which is not a built-in rule "
+                    "('otap secrets rules' lists them)",
+                    s->disable[i]);
+        }
+        break;
+    case 2:
+        if (!is_null(v))
+            walk_map(c, v, kp, "'secrets.allowlist'", allowlist_keys, allowlist_field, s);
+        break;
+    case 3:
+        free(s->baseline);
+        s->baseline = get_str(c, v, kp, "baseline");
+        break;
+    default:
+        get_int(c, v, kp, "max_file_size", 1, (long long)1 << 40, &s->max_file_size);
+    }
+}
+
 static const char *const flag_keys[] = {"owner",   "expires",     "default", "on",
                                         "rollout", "description", NULL};
 enum { FK_OWNER, FK_EXPIRES, FK_DEFAULT, FK_ON, FK_ROLLOUT, FK_DESCRIPTION };
@@ -1467,7 +1671,8 @@ static void check_database(struct ctx *c)
 
 static const char *const top_keys[] = {"project", "environments", "services", "ports",
                                        "config",  "database",     "slo",      "flags",
-                                       "release", "gates",        "docs",     NULL};
+                                       "release", "gates",        "docs",     "secrets",
+                                       NULL};
 enum {
     TK_PROJECT,
     TK_ENVIRONMENTS,
@@ -1480,11 +1685,12 @@ enum {
     TK_RELEASE,
     TK_GATES,
     TK_DOCS,
+    TK_SECRETS,
 };
 
 struct top_walk {
-    struct fy_node *val[TK_DOCS + 1];
-    struct manifest_pos pos[TK_DOCS + 1];
+    struct fy_node *val[TK_SECRETS + 1];
+    struct manifest_pos pos[TK_SECRETS + 1];
 };
 
 static const char *const docs_keys[] = {"config", NULL};
@@ -1606,6 +1812,10 @@ static void build(struct ctx *c, struct fy_node *root)
                  &m->release);
     if (w.pos[TK_DOCS].line)
         walk_map(c, w.val[TK_DOCS], w.pos[TK_DOCS], "'docs'", docs_keys, docs_field, m);
+
+    if (w.pos[TK_SECRETS].line && !is_null(w.val[TK_SECRETS]))
+        walk_map(c, w.val[TK_SECRETS], w.pos[TK_SECRETS], "'secrets'", secrets_keys,
+                 secrets_field, &m->secrets);
 
     if (m->database.url_var && !m->database.migrations)
         m->database.migrations = xstrdup("db/migrations");
@@ -1827,6 +2037,18 @@ void manifest_free(struct manifest *m)
         free(v->one_of);
     }
     free(m->config);
+    for (size_t i = 0; i < m->secrets.nrules; i++)
+        secret_rule_release(&m->secrets.rules[i]);
+    free(m->secrets.rules);
+    xfree_strv(m->secrets.disable, m->secrets.ndisable);
+    for (size_t i = 0; i < m->secrets.nallow_paths; i++)
+        free(m->secrets.allow_paths[i].re);
+    free(m->secrets.allow_paths);
+    for (size_t i = 0; i < m->secrets.nallow_patterns; i++)
+        free(m->secrets.allow_patterns[i].re);
+    free(m->secrets.allow_patterns);
+    xfree_strv(m->secrets.stopwords, m->secrets.nstopwords);
+    free(m->secrets.baseline);
     free(m->database.url_var);
     free(m->database.migrations);
     free(m->database.schema);

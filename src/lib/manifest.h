@@ -159,6 +159,39 @@ struct manifest_release {
     char *tag_prefix;
 };
 
+/* A custom secret rule (secrets.rules); see docs/secrets.md. */
+struct manifest_secret_rule {
+    char *id;
+    char *description;
+    char *pattern;
+    char **keywords;
+    size_t nkeywords;
+    double entropy;
+    int group; /* -1: the first capture group if the pattern has one, else the match */
+    struct manifest_pos pos, pattern_pos;
+};
+
+/* An allowlist regex, with where it was written. */
+struct manifest_regex {
+    char *re;
+    struct manifest_pos pos;
+};
+
+struct manifest_secrets {
+    struct manifest_secret_rule *rules;
+    size_t nrules;
+    char **disable; /* built-in rule ids turned off */
+    size_t ndisable;
+    struct manifest_regex *allow_paths; /* matched against the path */
+    size_t nallow_paths;
+    struct manifest_regex *allow_patterns; /* matched against the secret */
+    size_t nallow_patterns;
+    char **stopwords; /* a secret containing one (any case) is not reported */
+    size_t nstopwords;
+    char *baseline;          /* relative to the project root; NULL: the default */
+    long long max_file_size; /* bytes; 0: the default */
+};
+
 struct manifest {
     char *path; /* the file it was read from */
     char *dir;  /* the directory holding it: the project root */
@@ -180,6 +213,7 @@ struct manifest {
     struct manifest_gate *gates;
     size_t ngates;
     char *config_docs; /* docs.config: a file with the contract table between markers */
+    struct manifest_secrets secrets;
 };
 
 /* Largest manifest otap reads; a larger file is refused, not parsed. */

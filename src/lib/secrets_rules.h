@@ -1,0 +1,43 @@
+/*
+ * The shape of a secret rule, and otap's built-in set (secrets_rules.c).
+ */
+#ifndef OTAP_SECRETS_RULES_H
+#define OTAP_SECRETS_RULES_H
+
+#include <stddef.h>
+
+enum secret_rule_flags {
+    /* the match may run over many lines (key blocks): confirm in a larger window */
+    SR_MULTILINE = 1 << 0,
+    /* a key = value heuristic, not a format: placeholders and references are
+     * not secrets, and a format rule on the same secret wins */
+    SR_GENERIC = 1 << 1,
+};
+
+#define SECRET_RULE_EXAMPLES 6
+
+struct secret_rule_def {
+    const char *id;
+    const char *description;
+    /* found by Vectorscan over the whole input, confirmed by PCRE2 */
+    const char *pattern;
+    /* when set, PCRE2 confirms with this instead (a multi-line form) */
+    const char *confirm;
+    /* comma-separated; when set, the match must contain one (any case) */
+    const char *keywords;
+    /* Shannon entropy (bits per byte) the secret must reach; 0: none */
+    double entropy;
+    /* the capture group that holds the secret; 0: the whole match */
+    int group;
+    unsigned flags;
+    /* the gitleaks rule id for the same credential, or NULL */
+    const char *gitleaks;
+    /* NULL-terminated: lines this rule must report, and must not */
+    const char *positive[SECRET_RULE_EXAMPLES];
+    const char *negative[SECRET_RULE_EXAMPLES];
+};
+
+extern const struct secret_rule_def secret_builtin_rules[];
+extern const size_t secret_builtin_nrules;
+
+#endif
