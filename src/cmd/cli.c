@@ -34,7 +34,8 @@ const char *cli_suggest_command(const char *name)
 void cli_emit(struct cli *cli, json_t *doc, cli_render_fn render)
 {
     if (cli->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                              JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
     } else if (render) {
         render(cli, doc, stdout);
@@ -67,7 +68,8 @@ __attribute__((format(printf, 3, 0))) static int vreport(struct cli *cli, int co
     if (cli->json) {
         json_t *doc = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code_name(code),
                                 "message", msg);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                              JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
         json_decref(doc);
     } else {

@@ -1,0 +1,837 @@
+/*
+ * otap secrets: credentials in a working tree, a git history, the staged
+ * changes or a stream, found before they land.
+ *
+ *   scan      report what is found; exit 1 when anything is new
+ *   baseline  accept what is found today, so only new findings fail
+ *   rules     the rule set in force (built-in and otap.yaml's)
+ *   hook      install the pre-commit hook that scans what is staged
+ *
+ * The manifest is optional: outside a project the built-in rules run with
+ * no allowlist. A secret is never printed whole: findings carry a masked
+ * excerpt and a fingerprint (a hash of rule, path and secret).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "num.h"
+#include "secrets_engine.h"
+#include "secrets_rules.h"
+#include "secrets_scan.h"
+#include "strbuf.h"
+#include "version.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define DEFAULT_MAX_SIZE (10LL << 20)
+#define DEFAULT_BASELINE ".otap-secrets-baseline.json"
+#define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
+
+/* ---- the manifest, when there is one ---------------------------------- */
+
+/* Loads otap.yaml if one is found (or named); reports its errors. */
+static int load_optional_manifest(struct cli *cli)
+{
+    char *path = cli->manifest_path ? xstrdup(cli->manifest_path) : manifest_find(".");
+    if (!path)
+        return 0;
+    /* messages name the file as the user would type it */
+    const char *shown = path;
+    char *cwd = getcwd(NULL, 0);
+    size_t cl = cwd ? strlen(cwd) : 0;
+    if (cwd && !strncmp(path, cwd, cl) && path[cl] == '/')
+        shown = path + cl + 1;
+    struct diag_list dl;
+    diag_list_init(&dl, shown);
+    cli->m = manifest_load_file(path, &dl);
+    int rc = 0;
+    if (!cli->m) {
+        if (cli->json) {
+            cli_emit(cli,
+                     json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
+                               "message", "invalid manifest", "diagnostics", cli_diags_json(&dl)),
+                     NULL);
+        } else {
+            cli_print_diags(cli, &dl, stderr);
+            fprintf(stderr, "%s: invalid; nothing was scanned\n", shown);
+        }
+        rc = OTAP_EINVALID;
+        diag_list_release(&dl);
+    } else {
+        cli->warnings = dl;
+    }
+    free(cwd);
+    free(path);
+    return rc;
+}
+
+static const struct manifest_secrets *config(const struct cli *cli)
+{
+    return cli->m ? &cli->m->secrets : NULL;
+}
+
+static char *baseline_default(const struct cli *cli)
+{
+    const struct manifest_secrets *cfg = config(cli);
+    if (cfg && cfg->baseline)
+        return cfg->baseline[0] == '/' ? xstrdup(cfg->baseline)
+                                       : xasprintf("%s/%s", cli->m->dir, cfg->baseline);
+    if (cli->m)
+        return xasprintf("%s/%s", cli->m->dir, DEFAULT_BASELINE);
+    return xstrdup(DEFAULT_BASELINE);
+}
+
+static int build_engine(struct cli *cli, struct secrets_engine *e)
+{
+    struct otap_err err = OTAP_ERR_INIT;
+    int rc = secrets_engine_build(e, config(cli), true, &err);
+    if (rc < 0) {
+        if (rc == OTAP_EINVALID && cli->m)
+            rc = cli_error(cli, rc, "%s:%s", cli->m->path, err.msg + strlen("line "));
+        else
+            rc = cli_error(cli, rc, "%s", err.msg);
+    }
+    otap_err_release(&err);
+    return rc;
+}
+
+/* ---- baselines --------------------------------------------------------- */
+
+struct baseline {
+    char **fps; /* sorted */
+    size_t n;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool baseline_has(const struct baseline *b, const char *fp)
+{
+    return b->n && bsearch(&fp, b->fps, b->n, sizeof(char *), cmp_str) != NULL;
+}
+
+/* A missing file is an empty baseline unless it was named. */
+static int baseline_load(struct cli *cli, const char *path, bool named, struct baseline *b)
+{
+    memset(b, 0, sizeof(*b));
+    struct stat st;
+    if (stat(path, &st) < 0 && errno == ENOENT && !named)
+        return 0;
+    json_error_t je;
+    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!doc)
+        return cli_error(cli, OTAP_EINVALID, "%s:%d: not a baseline file: %s", path, je.line,
+                         je.text);
+    json_t *items = json_object_get(doc, "findings");
+    int rc = 0;
+    if (!json_is_array(items) || json_integer_value(json_object_get(doc, "version")) != 1) {
+        rc = cli_error(cli, OTAP_EINVALID,
+                       "%s: not a baseline file: it needs \"version\": 1 and a \"findings\" list "
+                       "('otap secrets baseline' writes one)",
+                       path);
+    } else {
+        size_t i, alloc = 0;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            const char *fp = json_string_value(json_object_get(it, "fingerprint"));
+            if (!fp) {
+                rc = cli_error(cli, OTAP_EINVALID, "%s: finding %zu has no \"fingerprint\"", path,
+                               i + 1);
+                break;
+            }
+            *XPUSH(&b->fps, &b->n, &alloc) = xstrdup(fp);
+        }
+        if (b->n)
+            qsort(b->fps, b->n, sizeof(char *), cmp_str);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* ---- one scan, as the options say -------------------------------------- */
+
+struct scan_opts {
+    bool git, staged, use_stdin, no_ignore, no_baseline, sarif;
+    const char *since, *baseline, *stdin_name, *output;
+    long long max_size;
+    int threads;
+    char **paths;
+    size_t npaths;
+};
+
+static int parse_scan_opts(struct cli *cli, int argc, char **argv, struct scan_opts *o,
+                           bool baseline_cmd)
+{
+    static const struct option opts[] = {
+        {"git", no_argument, NULL, 'g'},
+        {"since", required_argument, NULL, 's'},
+        {"staged", no_argument, NULL, 'S'},
+        {"stdin", no_argument, NULL, 'i'},
+        {"stdin-name", required_argument, NULL, 'n'},
+        {"no-ignore", no_argument, NULL, 'I'},
+        {"baseline", required_argument, NULL, 'b'},
+        {"no-baseline", no_argument, NULL, 'B'},
+        {"sarif", no_argument, NULL, 'f'},
+        {"max-size", required_argument, NULL, 'm'},
+        {"threads", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    o->max_size =
+        config(cli) && config(cli)->max_file_size ? config(cli)->max_file_size : DEFAULT_MAX_SIZE;
+    o->stdin_name = "(stdin)";
+    int c;
+    long long v;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g':
+            o->git = true;
+            break;
+        case 's':
+            o->since = optarg;
+            break;
+        case 'S':
+            o->staged = true;
+            break;
+        case 'i':
+            o->use_stdin = true;
+            break;
+        case 'n':
+            o->stdin_name = optarg;
+            break;
+        case 'I':
+            o->no_ignore = true;
+            break;
+        case 'b':
+            o->baseline = optarg;
+            break;
+        case 'B':
+            o->no_baseline = true;
+            break;
+        case 'f':
+            o->sarif = true;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'm':
+            if (num_parse_ll(optarg, &v) < 0 || v < 1 || v > (1LL << 31))
+                return cli_usage_error(cli, "--max-size '%s' is not a size in bytes (1 to 2 GiB)",
+                                       optarg);
+            o->max_size = v;
+            break;
+        case 't':
+            if (num_parse_ll(optarg, &v) < 0 || v < 1 || v > 64)
+                return cli_usage_error(cli, "--threads '%s' is not a count from 1 to 64", optarg);
+            o->threads = (int)v;
+            break;
+        default:
+            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    o->paths = argv + optind;
+    o->npaths = (size_t)(argc - optind);
+    int targets = o->git + o->staged + o->use_stdin + (o->npaths > 0);
+    if (targets > 1)
+        return cli_usage_error(cli,
+                               "scan one target at a time: PATH..., --git, --staged or --stdin");
+    if (o->since && !o->git)
+        return cli_usage_error(cli, "--since goes with --git");
+    if (o->stdin_name != NULL && strcmp(o->stdin_name, "(stdin)") && !o->use_stdin)
+        return cli_usage_error(cli, "--stdin-name goes with --stdin");
+    if (o->no_ignore && (o->git || o->staged || o->use_stdin))
+        return cli_usage_error(cli, "--no-ignore is for working trees");
+    if (baseline_cmd && (o->sarif || o->no_baseline))
+        return cli_usage_error(cli, "'otap secrets baseline' writes a baseline; it takes no %s",
+                               o->sarif ? "--sarif" : "--no-baseline");
+    if (!baseline_cmd && o->output)
+        return cli_usage_error(cli, "--output goes with 'otap secrets baseline'");
+    if (o->sarif && cli->json)
+        return cli_usage_error(cli, "choose --json or --sarif, not both");
+    return 0;
+}
+
+static int do_scan(struct cli *cli, const struct scan_opts *o, const struct secrets_engine *e,
+                   struct secrets_run *run, double *seconds)
+{
+    memset(run, 0, sizeof(*run));
+    run->engine = e;
+    run->max_size = o->max_size;
+    run->threads = o->threads;
+    run->no_ignore = o->no_ignore;
+    struct otap_err err = OTAP_ERR_INIT;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc;
+    if (o->git)
+        rc = secrets_scan_git(run, ".", o->since, &err);
+    else if (o->staged)
+        rc = secrets_scan_staged(run, ".", &err);
+    else if (o->use_stdin)
+        rc = secrets_scan_fd(run, STDIN_FILENO, o->stdin_name, &err);
+    else
+        rc = secrets_scan_paths(run, o->paths, o->npaths, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc < 0) {
+        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
+                               : cli_error(cli, rc, "%s", err.msg);
+        secrets_run_release(run);
+    }
+    otap_err_release(&err);
+    return rc;
+}
+
+/* ---- reports ----------------------------------------------------------- */
+
+static char *iso_time(long long t, int tz_minutes)
+{
+    time_t local = (time_t)(t + (long long)tz_minutes * 60);
+    struct tm tm;
+    gmtime_r(&local, &tm);
+    char buf[40];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    int a = tz_minutes < 0 ? -tz_minutes : tz_minutes;
+    return xasprintf("%s%c%02d:%02d", buf, tz_minutes < 0 ? '-' : '+', a / 60, a % 60);
+}
+
+static json_t *finding_json(const struct secrets_run *run, const struct secret_finding *f,
+                            bool baselined)
+{
+    const struct secrets_rule *r = &run->engine->rules[f->rule];
+    const struct secrets_source *src = &run->sources[f->source];
+    char *file = secrets_printable(src->path, strlen(src->path));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:f, s:b}", "rule", r->id,
+                          "description", r->description, "file", file, "line", f->line, "column",
+                          f->col, "end_line", f->end_line, "end_column", f->end_col, "excerpt",
+                          f->excerpt, "fingerprint", f->fingerprint, "entropy",
+                          (double)(long)(f->entropy * 100 + 0.5) / 100, "new", !baselined);
+    free(file);
+    if (src->commit >= 0) {
+        const struct secrets_commit *c = &run->commits[src->commit];
+        char *date = iso_time(c->time, c->tz_minutes);
+        char *author = secrets_printable(c->author, strlen(c->author));
+        char *email = secrets_printable(c->email, strlen(c->email));
+        json_object_set_new(j, "commit",
+                            json_pack("{s:s, s:s, s:s, s:s}", "id", c->id, "author", author,
+                                      "email", email, "date", date));
+        free(date);
+        free(author);
+        free(email);
+    }
+    return j;
+}
+
+static const char *target_name(const struct scan_opts *o)
+{
+    return o->git ? "git history" : o->staged ? "staged changes" : o->use_stdin ? "stdin" : "files";
+}
+
+static json_t *report_json(const struct secrets_run *run, const struct baseline *b,
+                           const struct scan_opts *o, const struct secrets_engine *e,
+                           double seconds, size_t *new_out)
+{
+    json_t *list = json_array();
+    size_t fresh = 0, old = 0;
+    for (size_t i = 0; i < run->findings.n; i++) {
+        const struct secret_finding *f = &run->findings.items[i];
+        bool in = baseline_has(b, f->fingerprint);
+        in ? old++ : fresh++;
+        json_array_append_new(list, finding_json(run, f, in));
+    }
+    json_t *errors = json_array();
+    for (size_t i = 0; i < run->nerrors; i++) {
+        char *p = secrets_printable(run->errors[i], strlen(run->errors[i]));
+        json_array_append_new(errors, json_string(p));
+        free(p);
+    }
+    double mb = (double)run->bytes / 1e6;
+    json_t *summary = json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:i, s:s, s:f}", "target",
+        target_name(o), "files", (json_int_t)run->scanned, "bytes", (json_int_t)run->bytes,
+        "commits", (json_int_t)run->ncommits, "skipped_binary", (json_int_t)run->skipped_binary,
+        "skipped_large", (json_int_t)run->skipped_large, "skipped_allowlisted",
+        (json_int_t)run->skipped_path, "allowed_inline", (json_int_t)run->inline_allowed, "new",
+        (json_int_t)fresh, "baselined", (json_int_t)old, "seconds", seconds, "mb_per_s",
+        seconds > 0 ? mb / seconds : 0.0, "rules", (int)e->nrules, "database",
+        e->cache_hit ? "cached" : "compiled", "database_seconds", e->compile_seconds);
+    json_object_set_new(summary, "max_size", json_integer(o->max_size));
+    *new_out = fresh;
+    return json_pack("{s:b, s:o, s:o, s:o}", "ok", fresh == 0 && run->nerrors == 0, "findings",
+                     list, "unreadable", errors, "summary", summary);
+}
+
+static void human_size(double bytes, char *buf, size_t n)
+{
+    if (bytes >= 1e9)
+        snprintf(buf, n, "%.2f GB", bytes / 1e9);
+    else if (bytes >= 1e6)
+        snprintf(buf, n, "%.1f MB", bytes / 1e6);
+    else if (bytes >= 1e3)
+        snprintf(buf, n, "%.1f kB", bytes / 1e3);
+    else
+        snprintf(buf, n, "%.0f B", bytes);
+}
+
+static void render_scan(struct cli *cli, json_t *doc, FILE *out)
+{
+    const char *last = NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(doc, "findings"), i, f)
+    {
+        if (!json_is_true(json_object_get(f, "new")))
+            continue;
+        const char *file = json_string_value(json_object_get(f, "file"));
+        if (!last || strcmp(last, file))
+            fprintf(out, "%s%s%s%s\n", last ? "\n" : "", cli_bold(cli), file, cli_reset(cli));
+        last = file;
+        fprintf(out, "  %lld:%lld  %s%s%s  %s\n",
+                (long long)json_integer_value(json_object_get(f, "line")),
+                (long long)json_integer_value(json_object_get(f, "column")), cli_red(cli),
+                json_string_value(json_object_get(f, "rule")), cli_reset(cli),
+                json_string_value(json_object_get(f, "description")));
+        fprintf(out, "      %s\n", json_string_value(json_object_get(f, "excerpt")));
+        json_t *c = json_object_get(f, "commit");
+        if (c)
+            fprintf(out, "      introduced in %.12s by %s on %.10s\n",
+                    json_string_value(json_object_get(c, "id")),
+                    json_string_value(json_object_get(c, "author")),
+                    json_string_value(json_object_get(c, "date")));
+        fprintf(out, "      fingerprint %s\n",
+                json_string_value(json_object_get(f, "fingerprint")));
+    }
+    json_array_foreach(json_object_get(doc, "unreadable"), i, f)
+        fprintf(stderr, "%swarning:%s cannot read %s\n", cli_yellow(cli), cli_reset(cli),
+                json_string_value(f));
+    json_t *s = json_object_get(doc, "summary");
+#define S(k) ((long long)json_integer_value(json_object_get(s, k)))
+    long long fresh = S("new");
+    if (cli->quiet) /* the findings alone */
+        return;
+    char size[32];
+    human_size((double)S("bytes"), size, sizeof size);
+    if (last)
+        fputc('\n', out);
+    if (fresh)
+        fprintf(out, "%s%lld new secret%s found%s", cli_red(cli), fresh, fresh == 1 ? "" : "s",
+                cli_reset(cli));
+    else
+        fprintf(out, "%sno new secrets%s", cli_green(cli), cli_reset(cli));
+    if (S("baselined") || S("allowed_inline")) {
+        fprintf(out, " (");
+        if (S("baselined"))
+            fprintf(out, "%lld in the baseline%s", S("baselined"), S("allowed_inline") ? ", " : "");
+        if (S("allowed_inline"))
+            fprintf(out, "%lld allowed inline", S("allowed_inline"));
+        fprintf(out, ")");
+    }
+    const char *target = json_string_value(json_object_get(s, "target"));
+    long long files = S("files");
+    if (!strcmp(target, "git history"))
+        fprintf(out, " in %lld blob%s of %lld commit%s", files, files == 1 ? "" : "s", S("commits"),
+                S("commits") == 1 ? "" : "s");
+    else if (!strcmp(target, "staged changes"))
+        fprintf(out, " in %lld staged file%s", files, files == 1 ? "" : "s");
+    else if (!strcmp(target, "stdin"))
+        fprintf(out, " in standard input");
+    else
+        fprintf(out, " in %lld file%s", files, files == 1 ? "" : "s");
+    fprintf(out, ", %s in %.2f s (%.0f MB/s)\n", size,
+            json_real_value(json_object_get(s, "seconds")),
+            json_real_value(json_object_get(s, "mb_per_s")));
+    if (S("skipped_binary") || S("skipped_large") || S("skipped_allowlisted")) {
+        fprintf(out, "skipped:");
+        const char *sep = " ";
+        if (S("skipped_binary")) {
+            fprintf(out, "%s%lld binary", sep, S("skipped_binary"));
+            sep = ", ";
+        }
+        if (S("skipped_large")) {
+            char lim[32];
+            human_size((double)S("max_size"), lim, sizeof lim);
+            fprintf(out, "%s%lld larger than %s (--max-size)", sep, S("skipped_large"), lim);
+            sep = ", ";
+        }
+        if (S("skipped_allowlisted"))
+            fprintf(out, "%s%lld on allowlisted paths", sep, S("skipped_allowlisted"));
+        fputc('\n', out);
+    }
+    if (fresh)
+        fprintf(out,
+                "remove each secret and rotate it; a false alarm takes an 'otap:allow' comment "
+                "on its line, or 'otap secrets baseline'\n");
+#undef S
+}
+
+/*
+ * SARIF 2.1.0 as GitHub code scanning takes it: one run, the rules that
+ * fired as reportingDescriptors, relative URIs, partialFingerprints, and
+ * baselineState so that accepted findings are not raised as new.
+ */
+static json_t *report_sarif(const struct secrets_run *run, const struct baseline *b)
+{
+    const struct secrets_engine *e = run->engine;
+    json_t *rules = json_array();
+    int *index = xcalloc(e->nrules, sizeof(int));
+    for (size_t i = 0; i < e->nrules; i++)
+        index[i] = -1;
+    json_t *results = json_array();
+    for (size_t i = 0; i < run->findings.n; i++) {
+        const struct secret_finding *f = &run->findings.items[i];
+        const struct secrets_rule *r = &e->rules[f->rule];
+        if (index[f->rule] < 0) {
+            index[f->rule] = (int)json_array_size(rules);
+            json_array_append_new(
+                rules, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:[s]}}", "id", r->id,
+                                 "name", r->id, "shortDescription", "text", r->description,
+                                 "fullDescription", "text", r->description, "defaultConfiguration",
+                                 "level", "error", "properties", "tags", "security"));
+        }
+        const struct secrets_source *src = &run->sources[f->source];
+        char *uri = secrets_printable(src->path, strlen(src->path));
+        bool in = baseline_has(b, f->fingerprint);
+        char *msg = xasprintf("%s: %s", r->description, f->excerpt);
+        json_t *res = json_pack(
+            "{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i, s:i, s:i, s:i, s:{s:s}}}}], "
+            "s:{s:s}, s:s}",
+            "ruleId", r->id, "ruleIndex", index[f->rule], "level", "error", "message", "text", msg,
+            "locations", "physicalLocation", "artifactLocation", "uri", uri, "region", "startLine",
+            f->line, "startColumn", f->col, "endLine", f->end_line, "endColumn", f->end_col + 1,
+            "snippet", "text", f->excerpt, "partialFingerprints", "otapSecret/v1", f->fingerprint,
+            "baselineState", in ? "unchanged" : "new");
+        if (src->commit >= 0) {
+            const struct secrets_commit *c = &run->commits[src->commit];
+            char *author = secrets_printable(c->author, strlen(c->author));
+            char *date = iso_time(c->time, c->tz_minutes);
+            json_object_set_new(
+                res, "properties",
+                json_pack("{s:s, s:s, s:s}", "commit", c->id, "author", author, "date", date));
+            free(author);
+            free(date);
+        }
+        json_array_append_new(results, res);
+        free(uri);
+        free(msg);
+    }
+    free(index);
+    return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "$schema", SARIF_SCHEMA,
+                     "version", "2.1.0", "runs", "tool", "driver", "name", "otap",
+                     "semanticVersion", OTAP_VERSION, "rules", rules, "results", results);
+}
+
+/* ---- verbs ------------------------------------------------------------- */
+
+static int verb_scan(struct cli *cli, int argc, char **argv)
+{
+    int rc = load_optional_manifest(cli);
+    if (rc < 0)
+        return rc;
+    struct scan_opts o;
+    if ((rc = parse_scan_opts(cli, argc, argv, &o, false)) < 0)
+        return rc;
+    struct baseline b = {0};
+    if (!o.no_baseline) {
+        char *path = o.baseline ? xstrdup(o.baseline) : baseline_default(cli);
+        rc = baseline_load(cli, path, o.baseline != NULL, &b);
+        free(path);
+        if (rc < 0)
+            return rc;
+    }
+    struct secrets_engine e;
+    struct secrets_run run;
+    double seconds = 0;
+    if ((rc = build_engine(cli, &e)) == 0 && (rc = do_scan(cli, &o, &e, &run, &seconds)) == 0) {
+        size_t fresh = 0;
+        json_t *doc = report_json(&run, &b, &o, &e, seconds, &fresh);
+        if (o.sarif) {
+            json_t *sarif = report_sarif(&run, &b);
+            json_dumpf(sarif, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+            json_decref(sarif);
+            json_decref(doc);
+        } else {
+            cli_emit(cli, doc, render_scan);
+        }
+        rc = fresh ? OTAP_EFOUND : run.nerrors ? OTAP_EREFUSED : OTAP_OK;
+        if (rc == OTAP_EREFUSED && !cli->json && !o.sarif)
+            fprintf(stderr,
+                    "error: %zu input%s could not be read, so the scan cannot say they "
+                    "hold no secret\n",
+                    run.nerrors, run.nerrors == 1 ? "" : "s");
+        secrets_run_release(&run);
+    }
+    if (e.db || rc == 0)
+        secrets_engine_release(&e);
+    xfree_strv(b.fps, b.n);
+    return rc;
+}
+
+static void render_baseline(struct cli *cli, json_t *doc, FILE *out)
+{
+    if (cli->quiet)
+        return;
+    size_t n = (size_t)json_integer_value(json_object_get(doc, "accepted"));
+    fprintf(out, "wrote %s: %zu finding%s accepted; from now on only new ones fail\n",
+            json_string_value(json_object_get(doc, "baseline")), n, n == 1 ? "" : "s");
+}
+
+static int verb_baseline(struct cli *cli, int argc, char **argv)
+{
+    int rc = load_optional_manifest(cli);
+    if (rc < 0)
+        return rc;
+    struct scan_opts o;
+    if ((rc = parse_scan_opts(cli, argc, argv, &o, true)) < 0)
+        return rc;
+    if (o.baseline && o.output)
+        return cli_usage_error(cli, "name the file with --output");
+    char *path = o.output     ? xstrdup(o.output)
+                 : o.baseline ? xstrdup(o.baseline)
+                              : baseline_default(cli);
+    struct secrets_engine e;
+    struct secrets_run run;
+    double seconds;
+    if ((rc = build_engine(cli, &e)) < 0) {
+        free(path);
+        return rc;
+    }
+    if ((rc = do_scan(cli, &o, &e, &run, &seconds)) == 0) {
+        if (run.nerrors) {
+            rc = cli_refused(cli, "a baseline of what could not be read would hide it", run.errors,
+                             run.nerrors, NULL);
+        } else {
+            json_t *items = json_array();
+            for (size_t i = 0; i < run.findings.n; i++) {
+                const struct secret_finding *f = &run.findings.items[i];
+                char *file = secrets_printable(run.sources[f->source].path,
+                                               strlen(run.sources[f->source].path));
+                json_array_append_new(items,
+                                      json_pack("{s:s, s:s, s:s, s:i, s:s}", "fingerprint",
+                                                f->fingerprint, "rule", e.rules[f->rule].id, "file",
+                                                file, "line", f->line, "excerpt", f->excerpt));
+                free(file);
+            }
+            json_t *doc =
+                json_pack("{s:i, s:s, s:o}", "version", 1, "tool", "otap", "findings", items);
+            char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            struct strbuf sb = STRBUF_INIT;
+            strbuf_addf(&sb, "%s\n", text);
+            struct otap_err err = OTAP_ERR_INIT;
+            if (fileio_write(path, sb.buf, sb.len, false, 0644, &err) < 0) {
+                rc = cli_error(cli, err.code, "%s", err.msg);
+                otap_err_release(&err);
+            } else {
+                cli_emit(cli,
+                         json_pack("{s:b, s:s, s:I}", "ok", 1, "baseline", path, "accepted",
+                                   (json_int_t)run.findings.n),
+                         render_baseline);
+            }
+            strbuf_release(&sb);
+            free(text);
+            json_decref(doc);
+        }
+        secrets_run_release(&run);
+    }
+    secrets_engine_release(&e);
+    free(path);
+    return rc;
+}
+
+static void render_rules(struct cli *cli, json_t *doc, FILE *out)
+{
+    (void)cli;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(doc, "rules"), i, r)
+        fprintf(out, "%-36s %s%s\n", json_string_value(json_object_get(r, "id")),
+                json_string_value(json_object_get(r, "description")),
+                json_is_true(json_object_get(r, "custom")) ? " (otap.yaml)" : "");
+    if (!cli->quiet)
+        fprintf(out, "%zu rules\n", json_array_size(json_object_get(doc, "rules")));
+}
+
+static int verb_rules(struct cli *cli, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1)
+        return cli_usage_error(cli, "'otap secrets rules' takes no arguments");
+    int rc = load_optional_manifest(cli);
+    if (rc < 0)
+        return rc;
+    struct secrets_engine e;
+    if ((rc = build_engine(cli, &e)) < 0)
+        return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; i < e.nrules; i++) {
+        const struct secrets_rule *r = &e.rules[i];
+        json_t *kw = json_array();
+        for (size_t k = 0; k < r->nkeywords; k++)
+            json_array_append_new(kw, json_string(r->keywords[k]));
+        const char *gl = NULL;
+        for (size_t k = 0; !r->custom && k < secret_builtin_nrules; k++)
+            if (!strcmp(secret_builtin_rules[k].id, r->id))
+                gl = secret_builtin_rules[k].gitleaks;
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s, s:o, s:f, s:i, s:b, s:s?}", "id", r->id,
+                                        "description", r->description, "pattern", r->pattern,
+                                        "keywords", kw, "entropy", r->entropy, "secret_group",
+                                        r->group, "custom", r->custom, "gitleaks", gl));
+    }
+    cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "rules", list), render_rules);
+    secrets_engine_release(&e);
+    return 0;
+}
+
+#define HOOK_MARK "secrets scan --staged"
+
+static int verb_hook(struct cli *cli, int argc, char **argv)
+{
+    bool force = false;
+    if (argc < 2 || strcmp(argv[1], "install"))
+        return cli_usage_error(cli, "'otap secrets hook' has one verb: install");
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--force"))
+            force = true;
+        else
+            return cli_usage_error(cli, "unknown option '%s'", argv[i]);
+    }
+    git_libgit2_init();
+    git_repository *repo = NULL;
+    int rc = 0;
+    char *dir = NULL, *path = NULL, *exe = NULL;
+    if (git_repository_open_ext(&repo, ".", 0, NULL) < 0) {
+        rc = cli_error(cli, OTAP_EUSAGE, "not in a git repository; run this where the hook goes");
+        goto out;
+    }
+    git_config *cfg = NULL;
+    git_buf hooks = {0};
+    const char *wd = git_repository_workdir(repo);
+    if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+        git_config_get_path(&hooks, cfg, "core.hooksPath") == 0 && hooks.ptr)
+        dir = hooks.ptr[0] == '/' || !wd ? xstrdup(hooks.ptr) : xasprintf("%s%s", wd, hooks.ptr);
+    else
+        dir = xasprintf("%shooks", git_repository_path(repo));
+    git_buf_dispose(&hooks);
+    git_config_free(cfg);
+    path = xasprintf("%s/pre-commit", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char buf[8192];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        if (!strstr(buf, HOOK_MARK) && !force) {
+            char *item = xasprintf("%s exists and is not otap's; add 'otap " HOOK_MARK
+                                   "' to it, or replace it with --force",
+                                   path);
+            rc = cli_refused(cli, "the pre-commit hook was left as it is", &item, 1, NULL);
+            free(item);
+            goto out;
+        }
+    }
+    exe = realpath("/proc/self/exe", NULL);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb,
+                "#!/bin/sh\n"
+                "# Installed by 'otap secrets hook install': a commit that adds a secret is\n"
+                "# refused. A false alarm takes an 'otap:allow' comment on its line, or\n"
+                "# 'otap secrets baseline'. Skipping the check once: git commit --no-verify\n"
+                "otap='%s'\n"
+                "[ -x \"$otap\" ] || otap=otap\n"
+                "exec \"$otap\" secrets scan --staged\n",
+                exe ? exe : "otap");
+    struct otap_err err = OTAP_ERR_INIT;
+    if (fileio_mkdirs(dir, dir, &err) < 0 ||
+        fileio_write(path, sb.buf, sb.len, false, 0755, &err) < 0) {
+        rc = cli_error(cli, err.code, "%s", err.msg);
+        otap_err_release(&err);
+    } else if (chmod(path, 0755) < 0) {
+        rc = cli_error(cli, OTAP_EEXTERNAL, "cannot make %s executable: %s", path, strerror(errno));
+    } else {
+        cli_emit(cli, json_pack("{s:b, s:s}", "ok", 1, "hook", path), NULL);
+        if (!cli->json && !cli->quiet)
+            printf("installed %s: each commit's staged changes are scanned first\n", path);
+    }
+    strbuf_release(&sb);
+out:
+    free(exe);
+    free(path);
+    free(dir);
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+    return rc;
+}
+
+struct verb {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+    {"baseline", verb_baseline}, {"hook", verb_hook}, {"rules", verb_rules},
+    {"scan", verb_scan},         {NULL, NULL},
+};
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(cli, "'otap secrets' needs a verb: scan, baseline, rules or hook");
+    for (const struct verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, argv[1]))
+            return v->run(cli, argc - 1, argv + 1);
+    return cli_usage_error(cli, "'%s' is not a verb of 'otap secrets'", argv[1]);
+}
+
+const struct cmd cmd_secrets = {
+    .name = "secrets",
+    .summary = "find credentials in files, git history or staged changes",
+    .usage = "usage: otap secrets scan [PATH...] [--no-ignore] [--max-size BYTES] [--threads N]\n"
+             "       otap secrets scan --git [--since REV]\n"
+             "       otap secrets scan --staged\n"
+             "       otap secrets scan --stdin [--stdin-name NAME]\n"
+             "            [--baseline FILE | --no-baseline] [--sarif] [--json]\n"
+             "       otap secrets baseline [target as for scan] [--output FILE]\n"
+             "       otap secrets rules\n"
+             "       otap secrets hook install [--force]\n"
+             "\n"
+             "scan reads a working tree (default: .; .gitignore is honoured inside a git\n"
+             "repository unless --no-ignore), the whole git history (--git: every blob\n"
+             "once, reported with the commit that introduced it; --since REV takes what\n"
+             "REV holds as scanned), what is staged (--staged, as the pre-commit hook does),\n"
+             "or standard input. Binary files and files over --max-size (default 10 MiB,\n"
+             "or secrets.max_file_size) are skipped and counted.\n"
+             "\n"
+             "Findings show rule, file, line, column, a masked excerpt and a fingerprint;\n"
+             "a secret is never printed whole. Findings whose fingerprint is in the\n"
+             "baseline (.otap-secrets-baseline.json beside otap.yaml, or secrets.baseline)\n"
+             "are accepted; an 'otap:allow' comment on a line silences it. --sarif prints\n"
+             "SARIF 2.1.0 for code scanning. otap.yaml's 'secrets' section adds rules,\n"
+             "disables built-in ones and sets allowlists (docs/secrets.md).\n"
+             "\n"
+             "baseline writes every current finding to the baseline file.\n"
+             "rules lists the rules in force; hook install writes .git/hooks/pre-commit.\n"
+             "\n"
+             "exit: 0 nothing new, 1 new findings, 2 usage, 3 invalid otap.yaml or\n"
+             "baseline, 4 an input could not be read (nothing can be said about it) or\n"
+             "a foreign hook is in the way, 5 git or the scanner failed\n",
+    .flags = CMD_REPORTS_JSON,
+    .run = run,
+};
