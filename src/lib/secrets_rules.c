@@ -745,7 +745,7 @@ const struct secret_rule_def secret_builtin_rules[] = {
         .id = "private-key",
         .description = "Private key block (RSA, EC, DSA, OpenSSH, PGP, PKCS#8)",
         .pattern = "-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
-        .confirm = "-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----\\s*((?:[A-Za-z0-9+/=:,-]|\\s){64,}?)\\s*-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
+        .confirm = "-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----\\s*([A-Za-z0-9+/=:,\\s-]{64,}?)\\s*-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----",
         .keywords = "private key",
         .group = 1,
         .flags = SR_MULTILINE,

@@ -17,6 +17,7 @@
 
 #include "secrets_engine.h"
 #include "secrets_rules.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 static struct secrets_engine engine;
@@ -192,6 +193,22 @@ static void test_private_key_block(void **state)
     assert_int_equal(f.items[0].end_line, 5);
     assert_string_equal(f.items[0].excerpt, "-----BEGIN EC PRIVATE KEY-----");
     secret_findings_release(&f);
+
+    /* a 4096-bit RSA key's block is over 3 kB: confirmed whole all the same */
+    struct strbuf big = STRBUF_INIT;
+    strbuf_addstr(&big, "-----BEGIN RSA PRIVATE KEY-----\n");
+    for (int line = 0; line < 52; line++) {
+        for (int i = 0; i < 64; i++)
+            strbuf_addch(&big, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                                   [(line * 7 + i * 13) % 64]);
+        strbuf_addch(&big, '\n');
+    }
+    strbuf_addstr(&big, "-----END RSA PRIVATE KEY-----\n");
+    scan(&engine, big.buf, &f, NULL);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.items[0].end_line, 54);
+    secret_findings_release(&f);
+    strbuf_release(&big);
 }
 
 static void test_fingerprint_is_stable(void **state)
