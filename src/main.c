@@ -122,51 +122,11 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
     return out;
 }
 
-static int load_manifest(struct cli *cli)
-{
-    char *path = cli->manifest_path ? xstrdup(cli->manifest_path) : manifest_find(".");
-    if (!path)
-        return cli_error(cli, OTAP_EINVALID,
-                         "no otap.yaml in this directory or any parent; 'otap init' writes one, "
-                         "or name one with --manifest");
-    struct diag_list dl;
-    /* messages name the file as the user would type it */
-    char *shown = path;
-    char *cwd = getcwd(NULL, 0);
-    size_t cl = cwd ? strlen(cwd) : 0;
-    if (cwd && !strncmp(path, cwd, cl) && path[cl] == '/')
-        shown = path + cl + 1;
-    diag_list_init(&dl, shown);
-    cli->m = manifest_load_file(path, &dl);
-    int rc = 0;
-    if (!cli->m) {
-        if (cli->json) {
-            json_t *doc = json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code",
-                                    "invalid", "message", "invalid manifest", "diagnostics",
-                                    cli_diags_json(&dl));
-            cli_emit(cli, doc, NULL);
-        } else {
-            cli_print_diags(cli, &dl, stderr);
-            size_t n = diag_count(&dl, DIAG_ERROR);
-            fprintf(stderr, "%s: %zu error%s; nothing was done\n", shown, n, n == 1 ? "" : "s");
-        }
-        rc = OTAP_EINVALID;
-        diag_list_release(&dl);
-    } else {
-        if (!cli->quiet && !cli->json && !(cli->cmd->flags & CMD_OWNS_WARNINGS))
-            cli_print_diags(cli, &dl, stderr);
-        cli->warnings = dl;
-    }
-    free(cwd);
-    free(path);
-    return rc;
-}
-
 static int run_command(struct cli *cli, const struct cmd *c, int argc, char **argv)
 {
     cli->cmd = c;
     if ((c->flags & CMD_NEEDS_MANIFEST)) {
-        int rc = load_manifest(cli);
+        int rc = cli_load_manifest(cli, true);
         if (rc)
             return rc;
     }

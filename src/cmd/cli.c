@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "suggest.h"
@@ -34,8 +35,9 @@ const char *cli_suggest_command(const char *name)
 void cli_emit(struct cli *cli, json_t *doc, cli_render_fn render)
 {
     if (cli->json) {
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
-                              JSON_REAL_PRECISION(10));
+        json_dumpf(doc, stdout,
+                   JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                       JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
     } else if (render) {
         render(cli, doc, stdout);
@@ -61,15 +63,16 @@ static const char *code_name(int code)
     }
 }
 
-__attribute__((format(printf, 3, 0))) static int vreport(struct cli *cli, int code,
-                                                        const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vreport(struct cli *cli, int code, const char *fmt,
+                                                         va_list ap)
 {
     char *msg = xvasprintf(fmt, ap);
     if (cli->json) {
         json_t *doc = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code_name(code),
                                 "message", msg);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
-                              JSON_REAL_PRECISION(10));
+        json_dumpf(doc, stdout,
+                   JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+                       JSON_REAL_PRECISION(10));
         fputc('\n', stdout);
         json_decref(doc);
     } else {
@@ -146,8 +149,9 @@ void cli_render_diags(struct cli *cli, json_t *diags, FILE *out)
             fprintf(out, ":%d", line);
         if (line && col)
             fprintf(out, ":%d", col);
-        fprintf(out, ": %s%s%s\n", err ? "" : "warning: ",
-                json_string_value(json_object_get(d, "message")), cli_reset(cli));
+        fprintf(out, ": %s%s%s\n",
+                err ? "" : "warning: ", json_string_value(json_object_get(d, "message")),
+                cli_reset(cli));
     }
 }
 
@@ -179,4 +183,46 @@ const char *cli_reset(const struct cli *cli)
 void cli_print_help(const struct cmd *c, FILE *out)
 {
     fprintf(out, "otap %s: %s\n\n%s", c->name, c->summary, c->usage);
+}
+
+int cli_load_manifest(struct cli *cli, bool required)
+{
+    char *path = cli->manifest_path ? xstrdup(cli->manifest_path) : manifest_find(".");
+    if (!path && !required)
+        return 0;
+    if (!path)
+        return cli_error(cli, OTAP_EINVALID,
+                         "no otap.yaml in this directory or any parent; 'otap init' writes one, "
+                         "or name one with --manifest");
+    struct diag_list dl;
+    /* messages name the file as the user would type it */
+    char *shown = path;
+    char *cwd = getcwd(NULL, 0);
+    size_t cl = cwd ? strlen(cwd) : 0;
+    if (cwd && !strncmp(path, cwd, cl) && path[cl] == '/')
+        shown = path + cl + 1;
+    diag_list_init(&dl, shown);
+    cli->m = manifest_load_file(path, &dl);
+    int rc = 0;
+    if (!cli->m) {
+        if (cli->json) {
+            json_t *doc =
+                json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
+                          "message", "invalid manifest", "diagnostics", cli_diags_json(&dl));
+            cli_emit(cli, doc, NULL);
+        } else {
+            cli_print_diags(cli, &dl, stderr);
+            size_t n = diag_count(&dl, DIAG_ERROR);
+            fprintf(stderr, "%s: %zu error%s; nothing was done\n", shown, n, n == 1 ? "" : "s");
+        }
+        rc = OTAP_EINVALID;
+        diag_list_release(&dl);
+    } else {
+        if (!cli->quiet && !cli->json && !(cli->cmd->flags & CMD_OWNS_WARNINGS))
+            cli_print_diags(cli, &dl, stderr);
+        cli->warnings = dl;
+    }
+    free(cwd);
+    free(path);
+    return rc;
 }

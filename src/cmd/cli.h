@@ -84,6 +84,13 @@ const char *cli_manifest_name(const struct cli *cli);
  */
 int cli_refused(struct cli *cli, const char *what, char *const *items, size_t n, json_t *extra);
 
+/*
+ * Loads otap.yaml (--manifest, or found upwards) into cli->m, reporting
+ * every problem in it. Without one: an error when required, else 0 with
+ * cli->m left NULL. Returns an OTAP_* code.
+ */
+int cli_load_manifest(struct cli *cli, bool required);
+
 struct store;
 /*
  * Opens the project's state store (OTAP_STATE_URL or .otap/state.db) and

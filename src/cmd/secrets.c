@@ -40,42 +40,6 @@
 
 /* ---- the manifest, when there is one ---------------------------------- */
 
-/* Loads otap.yaml if one is found (or named); reports its errors. */
-static int load_optional_manifest(struct cli *cli)
-{
-    char *path = cli->manifest_path ? xstrdup(cli->manifest_path) : manifest_find(".");
-    if (!path)
-        return 0;
-    /* messages name the file as the user would type it */
-    const char *shown = path;
-    char *cwd = getcwd(NULL, 0);
-    size_t cl = cwd ? strlen(cwd) : 0;
-    if (cwd && !strncmp(path, cwd, cl) && path[cl] == '/')
-        shown = path + cl + 1;
-    struct diag_list dl;
-    diag_list_init(&dl, shown);
-    cli->m = manifest_load_file(path, &dl);
-    int rc = 0;
-    if (!cli->m) {
-        if (cli->json) {
-            cli_emit(cli,
-                     json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
-                               "message", "invalid manifest", "diagnostics", cli_diags_json(&dl)),
-                     NULL);
-        } else {
-            cli_print_diags(cli, &dl, stderr);
-            fprintf(stderr, "%s: invalid; nothing was scanned\n", shown);
-        }
-        rc = OTAP_EINVALID;
-        diag_list_release(&dl);
-    } else {
-        cli->warnings = dl;
-    }
-    free(cwd);
-    free(path);
-    return rc;
-}
-
 static const struct manifest_secrets *config(const struct cli *cli)
 {
     return cli->m ? &cli->m->secrets : NULL;
@@ -541,7 +505,7 @@ static json_t *report_sarif(const struct secrets_run *run, const struct baseline
 
 static int verb_scan(struct cli *cli, int argc, char **argv)
 {
-    int rc = load_optional_manifest(cli);
+    int rc = cli_load_manifest(cli, false);
     if (rc < 0)
         return rc;
     struct scan_opts o;
@@ -595,7 +559,7 @@ static void render_baseline(struct cli *cli, json_t *doc, FILE *out)
 
 static int verb_baseline(struct cli *cli, int argc, char **argv)
 {
-    int rc = load_optional_manifest(cli);
+    int rc = cli_load_manifest(cli, false);
     if (rc < 0)
         return rc;
     struct scan_opts o;
@@ -673,7 +637,7 @@ static int verb_rules(struct cli *cli, int argc, char **argv)
     (void)argv;
     if (argc > 1)
         return cli_usage_error(cli, "'otap secrets rules' takes no arguments");
-    int rc = load_optional_manifest(cli);
+    int rc = cli_load_manifest(cli, false);
     if (rc < 0)
         return rc;
     struct secrets_engine e;
