@@ -34,7 +34,7 @@ demo: build
 	@scripts/demo $(BUILD)
 
 format:
-	@clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/fuzz/*.c examples/service/*.c
+	@git ls-files -co --exclude-standard -- '*.c' '*.h' ':!tests/fixtures' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD) $(CHECK_BUILD)

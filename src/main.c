@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "err.h"
-#include "manifest.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 /* The one place result codes become exit statuses (docs/exit-codes.md). */
 static int exit_status(int code)
@@ -172,8 +172,8 @@ int main(int argc, char **argv)
     if (!c) {
         const char *s = cli_suggest_command(args[0]);
         if (s)
-            rc = cli_usage_error(&cli, "'%s' is not an otap command (did you mean '%s'?)",
-                                 args[0], s);
+            rc = cli_usage_error(&cli, "'%s' is not an otap command (did you mean '%s'?)", args[0],
+                                 s);
         else
             rc = cli_usage_error(&cli, "'%s' is not an otap command", args[0]);
         goto out;

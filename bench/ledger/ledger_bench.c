@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ledger.h"
-#include "num.h"
-#include "store.h"
+#include "state/ledger.h"
+#include "base/num.h"
+#include "state/store.h"
 
 static double now(void)
 {
@@ -54,8 +54,7 @@ int main(int argc, char **argv)
         snprintf(details, sizeof(details), "{\"gate\":\"ci\",\"result\":\"pass\",\"run\":%lld}", i);
         const char *p[] = {seq, at, "ci-bot", "gate.record", "staging", hash, details, hash, hash};
         if (store_begin(s, &err) < 0 ||
-            store_exec(s,
-                       "INSERT INTO bench_floor VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", p,
+            store_exec(s, "INSERT INTO bench_floor VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", p,
                        9, NULL, &err) < 0 ||
             store_commit(s, &err) < 0)
             die(&err);
@@ -65,10 +64,10 @@ int main(int argc, char **argv)
     t0 = now();
     for (long long i = 1; i <= n; i++) {
         if (store_begin(s, &err) < 0 ||
-            ledger_append(s, "ci-bot", "gate.record", "staging", hash,
-                          json_pack("{s:s, s:s, s:I}", "gate", "ci", "result", "pass", "run",
-                                    (json_int_t)i),
-                          NULL, &err) < 0 ||
+            ledger_append(
+                s, "ci-bot", "gate.record", "staging", hash,
+                json_pack("{s:s, s:s, s:I}", "gate", "ci", "result", "pass", "run", (json_int_t)i),
+                NULL, &err) < 0 ||
             store_commit(s, &err) < 0)
             die(&err);
     }

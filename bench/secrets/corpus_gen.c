@@ -30,16 +30,16 @@ static unsigned pick(unsigned n)
 }
 
 static const char *const words[] = {
-    "user",    "order",   "account", "request", "response", "handler", "config",  "cache",
-    "buffer",  "index",   "value",   "result",  "item",     "list",    "map",     "node",
-    "parent",  "child",   "client",  "server",  "session",  "event",   "queue",   "worker",
-    "task",    "job",     "retry",   "limit",   "offset",   "page",    "count",   "total",
-    "price",   "amount",  "invoice", "payment", "customer", "address", "country", "region",
-    "metric",  "span",    "trace",   "logger",  "level",    "format",  "parse",   "render",
-    "update",  "delete",  "create",  "fetch",   "store",    "load",    "save",    "close",
-    "open",    "read",    "write",   "flush",   "commit",   "branch",  "deploy",  "build",
-    "release", "version", "feature", "flag",    "rollout",  "health",  "ready",   "probe",
-    "timeout", "deadline", "context", "scope",  "module",   "package", "import",  "export",
+    "user",    "order",    "account", "request", "response", "handler", "config",  "cache",
+    "buffer",  "index",    "value",   "result",  "item",     "list",    "map",     "node",
+    "parent",  "child",    "client",  "server",  "session",  "event",   "queue",   "worker",
+    "task",    "job",      "retry",   "limit",   "offset",   "page",    "count",   "total",
+    "price",   "amount",   "invoice", "payment", "customer", "address", "country", "region",
+    "metric",  "span",     "trace",   "logger",  "level",    "format",  "parse",   "render",
+    "update",  "delete",   "create",  "fetch",   "store",    "load",    "save",    "close",
+    "open",    "read",     "write",   "flush",   "commit",   "branch",  "deploy",  "build",
+    "release", "version",  "feature", "flag",    "rollout",  "health",  "ready",   "probe",
+    "timeout", "deadline", "context", "scope",   "module",   "package", "import",  "export",
 };
 #define NWORDS (sizeof words / sizeof words[0])
 
@@ -111,12 +111,12 @@ static int filler(FILE *f)
         fprintf(f, "\"\n");
         return 1;
     case 10:
-        fprintf(f, "def %s_%s(self, %s, %s=None):\n    \"\"\"%s %s %s.\"\"\"\n", w(), w(), w(),
-                w(), w(), w(), w());
+        fprintf(f, "def %s_%s(self, %s, %s=None):\n    \"\"\"%s %s %s.\"\"\"\n", w(), w(), w(), w(),
+                w(), w(), w());
         return 2;
     case 11:
-        fprintf(f, "    for (size_t i = 0; i < %s->n; i++)\n        %s(%s->items[i]);\n", w(),
-                w(), w());
+        fprintf(f, "    for (size_t i = 0; i < %s->n; i++)\n        %s(%s->items[i]);\n", w(), w(),
+                w());
         return 2;
     case 12:
         fprintf(f, "  %s:\n    %s: %s\n    %s: %u\n", w(), w(), w(), w(), pick(65536));
@@ -128,10 +128,20 @@ static int filler(FILE *f)
 }
 
 static const char *const kinds[] = {
-    "aws-access-key-id", "github-pat",      "gitlab-pat",    "slack-bot-token",
-    "slack-webhook-url", "stripe-secret-key", "sendgrid-api-key", "npm-access-token",
-    "private-key",       "gcp-api-key",     "database-url-password", "openai-api-key",
-    "generic-password",  "anthropic-api-key",
+    "aws-access-key-id",
+    "github-pat",
+    "gitlab-pat",
+    "slack-bot-token",
+    "slack-webhook-url",
+    "stripe-secret-key",
+    "sendgrid-api-key",
+    "npm-access-token",
+    "private-key",
+    "gcp-api-key",
+    "database-url-password",
+    "openai-api-key",
+    "generic-password",
+    "anthropic-api-key",
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -268,8 +278,8 @@ int main(int argc, char **argv)
         int plant_at = pick(4) == 0 ? -1 : (int)pick(2000);
         while (ftell(f) < size) {
             if (plant_at >= 0 && line >= plant_at) {
-                fprintf(planted, "d%02u/f%05u.%s\t%d\t%s\n", file % 100, file, ext[file % 8],
-                        line, kinds[kind]);
+                fprintf(planted, "d%02u/f%05u.%s\t%d\t%s\n", file % 100, file, ext[file % 8], line,
+                        kinds[kind]);
                 line += plant(f, kind);
                 kind = (kind + 1) % NKINDS;
                 nplanted++;

@@ -56,11 +56,14 @@ static char *database_problem(const struct app *app)
         const char *vals[] = {app->database_url, "2", NULL};
         conn = PQconnectdbParams(keys, vals, 1);
     } else {
-        const char *keys[] = {"user", "password", "dbname", "host", "port", "connect_timeout",
-                              NULL};
-        const char *vals[] = {getenv("POSTGRES_USER"), getenv("POSTGRES_PASSWORD"),
-                              getenv("POSTGRES_DB"),   getenv("POSTGRES_HOST"),
-                              getenv("POSTGRES_PORT"), "2",
+        const char *keys[] = {"user", "password",        "dbname", "host",
+                              "port", "connect_timeout", NULL};
+        const char *vals[] = {getenv("POSTGRES_USER"),
+                              getenv("POSTGRES_PASSWORD"),
+                              getenv("POSTGRES_DB"),
+                              getenv("POSTGRES_HOST"),
+                              getenv("POSTGRES_PORT"),
+                              "2",
                               NULL};
         conn = PQconnectdbParams(keys, vals, 0);
     }
@@ -119,10 +122,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!strcmp(url, "/api/v2/ready")) {
         char *problem = database_problem(app);
         if (!problem)
-            return reply(c, MHD_HTTP_OK, json_pack("{s:s, s:s, s:s}", "status", "ready",
-                                                   "database", "connected", "timestamp", now));
-        json_t *body = json_pack("{s:s, s:s+, s:s}", "status", "degraded", "database", "error: ",
-                                 problem, "timestamp", now);
+            return reply(c, MHD_HTTP_OK,
+                         json_pack("{s:s, s:s, s:s}", "status", "ready", "database", "connected",
+                                   "timestamp", now));
+        json_t *body = json_pack("{s:s, s:s+, s:s}", "status", "degraded", "database",
+                                 "error: ", problem, "timestamp", now);
         free(problem);
         return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
     }
@@ -167,8 +171,7 @@ int main(void)
         NULL, NULL, handle, &app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "example-app: cannot listen on 127.0.0.1:%ld: %s\n", port,
-                strerror(errno));
+        fprintf(stderr, "example-app: cannot listen on 127.0.0.1:%ld: %s\n", port, strerror(errno));
         return 5;
     }
     fprintf(stderr, "example-app: %s listening on 127.0.0.1:%ld\n", app.environment, port);

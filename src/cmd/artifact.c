@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
-#include "artifact.h"
+#include "base/actor.h"
+#include "state/artifact.h"
 #include "cli.h"
-#include "deploys.h"
-#include "store.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "state/deploys.h"
+#include "state/store.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 static json_t *artifact_json(const struct artifact *a)
 {
@@ -77,7 +77,8 @@ static int run_register(struct cli *cli, int argc, char **argv)
     int rc = 0;
     if (digest) {
         const char *hex = !strncmp(digest, "sha256:", 7) ? digest + 7 : NULL;
-        if (!hex || strlen(hex) != SHA256_HEX_LEN || strspn(hex, "0123456789abcdef") != SHA256_HEX_LEN)
+        if (!hex || strlen(hex) != SHA256_HEX_LEN ||
+            strspn(hex, "0123456789abcdef") != SHA256_HEX_LEN)
             return cli_usage_error(cli, "--digest '%s' is not sha256: and 64 lower-case hex digits",
                                    digest);
         a.digest = xstrdup(digest);
@@ -109,8 +110,9 @@ static int run_register(struct cli *cli, int argc, char **argv)
     else if (rc < 0)
         rc = cli_error(cli, rc, "%s", err.msg);
     else
-        cli_emit(cli, json_pack("{s:b, s:b, s:o}", "ok", 1, "created", created, "artifact",
-                                artifact_json(&a)),
+        cli_emit(cli,
+                 json_pack("{s:b, s:b, s:o}", "ok", 1, "created", created, "artifact",
+                           artifact_json(&a)),
                  render_register);
     otap_err_release(&err);
     free(actor);
@@ -130,8 +132,8 @@ static void render_list(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "%s%-12s%s %.19s  %-6s %s%s%s\n", cli_bold(cli), v ? v : "-", cli_reset(cli),
                 json_string_value(json_object_get(a, "digest")) + 7,
                 json_string_value(json_object_get(a, "kind")),
-                json_string_value(json_object_get(a, "registered_at")), live && *live ? "  live in " : "",
-                live ? live : "");
+                json_string_value(json_object_get(a, "registered_at")),
+                live && *live ? "  live in " : "", live ? live : "");
     }
     if (!i && !cli->quiet)
         fprintf(out, "no builds registered yet ('otap artifact register FILE --version X')\n");
@@ -164,8 +166,8 @@ static int run_list(struct cli *cli, int argc, char **argv)
             bool found = false;
             if (deploy_live(s, cli->m->envs[e].name, &d, &found, &err) == 0 && found &&
                 !strcmp(d.digest, list[i].digest)) {
-                char *next = xasprintf("%s%s%s", live ? live : "", len ? ", " : "",
-                                       cli->m->envs[e].name);
+                char *next =
+                    xasprintf("%s%s%s", live ? live : "", len ? ", " : "", cli->m->envs[e].name);
                 free(live);
                 live = next;
                 len++;

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "err.h"
-#include "ports.h"
-#include "banned.h"
+#include "base/err.h"
+#include "host/ports.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
@@ -52,12 +52,12 @@ static int run(struct cli *cli, int argc, char **argv)
     ports_check_registry(m, &dl);
     diag_sort(&dl);
     size_t errors = diag_count(&dl, DIAG_ERROR);
-    json_t *doc = json_pack(
-        "{s:b, s:s, s:i, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "ok", errors == 0, "manifest",
-        dl.file, "errors", (int)errors, "diagnostics", cli_diags_json(&dl), "counts",
-        "environments", (int)m->nenvs, "services", (int)m->nservices, "port_blocks",
-        (int)m->ports.nblocks, "config", (int)m->nconfig, "gates", (int)m->ngates, "flags",
-        (int)m->nflags);
+    json_t *doc =
+        json_pack("{s:b, s:s, s:i, s:o, s:{s:i, s:i, s:i, s:i, s:i, s:i}}", "ok", errors == 0,
+                  "manifest", dl.file, "errors", (int)errors, "diagnostics", cli_diags_json(&dl),
+                  "counts", "environments", (int)m->nenvs, "services", (int)m->nservices,
+                  "port_blocks", (int)m->ports.nblocks, "config", (int)m->nconfig, "gates",
+                  (int)m->ngates, "flags", (int)m->nflags);
     diag_list_release(&dl);
     cli_emit(cli, doc, render);
     return errors ? OTAP_EFOUND : OTAP_OK;

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "suggest.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 const struct cmd *cli_find_command(const char *name)
 {

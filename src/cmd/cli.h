@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "diag.h"
-#include "manifest.h"
+#include "base/diag.h"
+#include "manifest/manifest.h"
 
 enum cmd_flags {
     CMD_NEEDS_MANIFEST = 1 << 0, /* main loads otap.yaml before run() */
@@ -29,7 +29,7 @@ struct cli {
     bool json;
     bool quiet;
     bool color;
-    struct manifest *m; /* set for commands with CMD_NEEDS_MANIFEST */
+    struct manifest *m;        /* set for commands with CMD_NEEDS_MANIFEST */
     struct diag_list warnings; /* the manifest's warnings, when it loaded */
     const struct cmd *cmd;
 };

@@ -20,21 +20,21 @@
 #include <string.h>
 #include <time.h>
 
-#include "actor.h"
+#include "base/actor.h"
 #include "cli.h"
-#include "contract.h"
-#include "db.h"
-#include "dblint.h"
-#include "err.h"
-#include "fileio.h"
-#include "hardlock.h"
-#include "marker.h"
-#include "migrate.h"
-#include "migration.h"
-#include "num.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "config/contract.h"
+#include "db/db.h"
+#include "db/dblint.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "db/hardlock.h"
+#include "db/marker.h"
+#include "db/migrate.h"
+#include "db/migration.h"
+#include "base/num.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 extern char **environ;
 

@@ -19,16 +19,16 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "contract.h"
-#include "envdoc.h"
-#include "envleaks.h"
-#include "envlint.h"
-#include "err.h"
-#include "fileio.h"
-#include "redact.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "config/contract.h"
+#include "config/envdoc.h"
+#include "config/envleaks.h"
+#include "config/envlint.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/redact.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 extern char **environ;
 
@@ -106,8 +106,8 @@ static void render_check(struct cli *cli, json_t *doc, FILE *out)
     }
     if (cli->quiet)
         return;
-    fprintf(out, "%s%s: the config contract holds%s (%d variables set; files:", cli_green(cli),
-            env, cli_reset(cli), (int)json_integer_value(json_object_get(doc, "set")));
+    fprintf(out, "%s%s: the config contract holds%s (%d variables set; files:", cli_green(cli), env,
+            cli_reset(cli), (int)json_integer_value(json_object_get(doc, "set")));
     size_t i;
     json_t *f;
     int shown = 0;
@@ -157,8 +157,8 @@ static void render_show(struct cli *cli, json_t *doc, FILE *out)
         const char *source = json_string_value(json_object_get(v, "source"));
         fprintf(out, "%-28s %-44s %s%s%s%s%s\n", json_string_value(json_object_get(v, "name")),
                 json_is_string(value) ? json_string_value(value) : "(not set)",
-                source ? source : "-", alias ? " via " : "", alias ? alias : "",
-                note ? "; " : "", note ? note : "");
+                source ? source : "-", alias ? " via " : "", alias ? alias : "", note ? "; " : "",
+                note ? note : "");
     }
     FILE *err = cli->json ? out : stderr;
     cli_render_diags(cli, json_object_get(doc, "diagnostics"), err);
@@ -291,8 +291,8 @@ static int verb_sync(struct cli *cli, int argc, char **argv)
             t[i].want = t[i].have ? envdoc_splice(t[i].have, table) : NULL;
             free(table);
             if (!t[i].have)
-                t[i].problem = "missing (it must hold the markers " ENVDOC_BEGIN
-                               " and " ENVDOC_END ")";
+                t[i].problem =
+                    "missing (it must hold the markers " ENVDOC_BEGIN " and " ENVDOC_END ")";
             else if (!t[i].want)
                 t[i].problem = "has no " ENVDOC_BEGIN " ... " ENVDOC_END " markers";
         }
@@ -355,8 +355,8 @@ static void difference(json_t *list, const char *name, const char *kind, const c
     va_start(ap, fmt);
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "variable", name, "kind", kind,
-                                          "message", msg));
+    json_array_append_new(
+        list, json_pack("{s:s, s:s, s:s}", "variable", name, "kind", kind, "message", msg));
     free(msg);
 }
 
@@ -365,16 +365,15 @@ static void render_parity(struct cli *cli, json_t *doc, FILE *out)
     size_t i;
     json_t *d;
     json_t *diffs = json_object_get(doc, "differences");
-    json_array_foreach(diffs, i, d) fprintf(out, "%s\n",
-                                            json_string_value(json_object_get(d, "message")));
+    json_array_foreach(diffs, i, d)
+        fprintf(out, "%s\n", json_string_value(json_object_get(d, "message")));
     const char *a = json_string_value(json_object_get(doc, "a"));
     const char *b = json_string_value(json_object_get(doc, "b"));
     if (json_array_size(diffs))
         fprintf(out, "%s and %s differ in %zu way%s besides values\n", a, b, json_array_size(diffs),
                 json_array_size(diffs) == 1 ? "" : "s");
     else if (!cli->quiet)
-        fprintf(out, "%s%s and %s differ only in values%s\n", cli_green(cli), a, b,
-                cli_reset(cli));
+        fprintf(out, "%s%s and %s differ only in values%s\n", cli_green(cli), a, b, cli_reset(cli));
 }
 
 static int verb_parity(struct cli *cli, int argc, char **argv)
@@ -396,13 +395,13 @@ static int verb_parity(struct cli *cli, int argc, char **argv)
         const struct contract_var *v = va->var;
         bool ra = manifest_var_required_in(v, a), rb = manifest_var_required_in(v, b);
         if (ra != rb)
-            difference(diffs, v->name, "required", "'%s' is required in %s but not in %s",
-                       v->name, ra ? a : b, ra ? b : a);
+            difference(diffs, v->name, "required", "'%s' is required in %s but not in %s", v->name,
+                       ra ? a : b, ra ? b : a);
         bool fa = from_files(va), fb = from_files(vb);
         if (fa != fb) {
             const struct contract_value *set = fa ? va : vb;
-            difference(diffs, v->name, "presence", "'%s' is set in %s (%s) but not in %s",
-                       v->name, fa ? a : b, set->source, fa ? b : a);
+            difference(diffs, v->name, "presence", "'%s' is set in %s (%s) but not in %s", v->name,
+                       fa ? a : b, set->source, fa ? b : a);
             continue;
         }
         if (!fa)
@@ -411,8 +410,8 @@ static int verb_parity(struct cli *cli, int argc, char **argv)
         const struct envvar *rawb = envset_find(&eb.set, vb->alias ? vb->alias : v->name);
         char *sa = scheme_of(rawa ? rawa->value : NULL), *sb = scheme_of(rawb ? rawb->value : NULL);
         if (sa && sb && strcmp(sa, sb))
-            difference(diffs, v->name, "scheme", "'%s' uses %s:// in %s but %s:// in %s",
-                       v->name, sa, a, sb, b);
+            difference(diffs, v->name, "scheme", "'%s' uses %s:// in %s but %s:// in %s", v->name,
+                       sa, a, sb, b);
         free(sa);
         free(sb);
         char *ca = contract_check_value(v, va->value), *cb = contract_check_value(v, vb->value);
@@ -440,8 +439,8 @@ static int verb_parity(struct cli *cli, int argc, char **argv)
                                y->env->name);
             }
     }
-    json_t *doc = json_pack("{s:b, s:s, s:s, s:o}", "ok", json_array_size(diffs) == 0, "a", a,
-                            "b", b, "differences", diffs);
+    json_t *doc = json_pack("{s:b, s:s, s:s, s:o}", "ok", json_array_size(diffs) == 0, "a", a, "b",
+                            b, "differences", diffs);
     contract_eval_release(&ea);
     contract_eval_release(&eb);
     bool same = json_array_size(diffs) == 0;
@@ -511,18 +510,18 @@ static int verb_lint(struct cli *cli, int argc, char **argv)
         }
         if (known || envlint_is_system_var(h->name))
             continue;
-        char *msg = alias_of ? xasprintf("reads '%s', a deprecated alias; read '%s'", h->name,
-                                         alias_of->name)
-                             : xasprintf("reads '%s', which the config contract does not name",
-                                         h->name);
+        char *msg =
+            alias_of
+                ? xasprintf("reads '%s', a deprecated alias; read '%s'", h->name, alias_of->name)
+                : xasprintf("reads '%s', which the config contract does not name", h->name);
         json_array_append_new(findings, json_pack("{s:s, s:i, s:i, s:s, s:s}", "file", h->file,
                                                   "line", h->line, "column", h->col, "variable",
                                                   h->name, "message", msg));
         free(msg);
     }
-    json_t *doc = json_pack("{s:b, s:i, s:i, s:i, s:o}", "ok", json_array_size(findings) == 0,
-                            "files", (int)l.files, "skipped", (int)l.skipped, "reads", (int)l.n,
-                            "findings", findings);
+    json_t *doc =
+        json_pack("{s:b, s:i, s:i, s:i, s:o}", "ok", json_array_size(findings) == 0, "files",
+                  (int)l.files, "skipped", (int)l.skipped, "reads", (int)l.n, "findings", findings);
     bool clean = json_array_size(findings) == 0;
     envlint_release(&l);
     cli_emit(cli, doc, render_lint);
@@ -536,8 +535,9 @@ static void render_leaks(struct cli *cli, json_t *doc, FILE *out)
     size_t i;
     json_t *f;
     json_array_foreach(json_object_get(doc, "leaks"), i, f)
-        fprintf(out, "%s:%d: '%s' holds a secret in a file git tracks; remove the value, "
-                     "untrack the file (git rm --cached) and rotate the secret\n",
+        fprintf(out,
+                "%s:%d: '%s' holds a secret in a file git tracks; remove the value, "
+                "untrack the file (git rm --cached) and rotate the secret\n",
                 json_string_value(json_object_get(f, "path")),
                 (int)json_integer_value(json_object_get(f, "line")),
                 json_string_value(json_object_get(f, "variable")));
@@ -567,8 +567,8 @@ static int verb_leaks(struct cli *cli, int argc, char **argv)
     for (size_t i = 0; i < l.n; i++)
         json_array_append_new(leaks, json_pack("{s:s, s:i, s:s}", "path", l.items[i].path, "line",
                                                l.items[i].line, "variable", l.items[i].name));
-    json_t *doc = json_pack("{s:b, s:i, s:o}", "ok", l.n == 0, "files", (int)l.files, "leaks",
-                            leaks);
+    json_t *doc =
+        json_pack("{s:b, s:i, s:o}", "ok", l.n == 0, "files", (int)l.files, "leaks", leaks);
     bool clean = l.n == 0;
     envleaks_release(&l);
     cli_emit(cli, doc, render_leaks);
@@ -583,9 +583,8 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"check", verb_check}, {"example", verb_example}, {"leaks", verb_leaks},
-    {"lint", verb_lint},   {"parity", verb_parity},   {"show", verb_show},
-    {"sync", verb_sync},   {NULL, NULL},
+    {"check", verb_check},   {"example", verb_example}, {"leaks", verb_leaks}, {"lint", verb_lint},
+    {"parity", verb_parity}, {"show", verb_show},       {"sync", verb_sync},   {NULL, NULL},
 };
 
 static int run(struct cli *cli, int argc, char **argv)
@@ -602,36 +601,35 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_env = {
     .name = "env",
     .summary = "check, show and generate config against the single config contract",
-    .usage =
-        "usage: otap env check --env ENV [--json]\n"
-        "       otap env show --env ENV [--reveal] [--json]\n"
-        "       otap env example\n"
-        "       otap env sync [--check]\n"
-        "       otap env parity ENV_A ENV_B [--json]\n"
-        "       otap env lint [PATH...] [--json]\n"
-        "       otap env leaks [--json]\n"
-        "\n"
-        "The config of ENV is layered, strongest first: the process environment,\n"
-        ".env.ENV.local, .env.ENV, .env.local, .env (in the project root). Aliases\n"
-        "resolve to their canonical name with a warning; defaults apply; the database\n"
-        "URL is normalised to postgresql:// or built from the POSTGRES_* parts.\n"
-        "\n"
-        "check   every problem at once: missing, wrong type, alias misuse, weak or shared\n"
-        "        secrets, variables in dotenv files that the contract does not name\n"
-        "show    the resolved set and where each value came from; secrets are never\n"
-        "        shown (--reveal shows them on a terminal only)\n"
-        "example .env.example as the contract generates it\n"
-        "sync    write .env.example and the docs table (docs.config in otap.yaml);\n"
-        "        --check only reports whether they match\n"
-        "parity  what differs between two environments besides values: variables set in\n"
-        "        one only, required in one only, URL schemes, values valid in one only\n"
-        "lint    reads of environment variables in source code (getenv, os.Getenv,\n"
-        "        os.environ, os.getenv, process.env, import.meta.env, ENV[]) that the\n"
-        "        contract does not name; PATH, HOME and a few system variables are allowed\n"
-        "leaks   dotenv files that git tracks and that hold a secret's value\n"
-        "\n"
-        "exit: 0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
-        "written or git cannot be read\n",
+    .usage = "usage: otap env check --env ENV [--json]\n"
+             "       otap env show --env ENV [--reveal] [--json]\n"
+             "       otap env example\n"
+             "       otap env sync [--check]\n"
+             "       otap env parity ENV_A ENV_B [--json]\n"
+             "       otap env lint [PATH...] [--json]\n"
+             "       otap env leaks [--json]\n"
+             "\n"
+             "The config of ENV is layered, strongest first: the process environment,\n"
+             ".env.ENV.local, .env.ENV, .env.local, .env (in the project root). Aliases\n"
+             "resolve to their canonical name with a warning; defaults apply; the database\n"
+             "URL is normalised to postgresql:// or built from the POSTGRES_* parts.\n"
+             "\n"
+             "check   every problem at once: missing, wrong type, alias misuse, weak or shared\n"
+             "        secrets, variables in dotenv files that the contract does not name\n"
+             "show    the resolved set and where each value came from; secrets are never\n"
+             "        shown (--reveal shows them on a terminal only)\n"
+             "example .env.example as the contract generates it\n"
+             "sync    write .env.example and the docs table (docs.config in otap.yaml);\n"
+             "        --check only reports whether they match\n"
+             "parity  what differs between two environments besides values: variables set in\n"
+             "        one only, required in one only, URL schemes, values valid in one only\n"
+             "lint    reads of environment variables in source code (getenv, os.Getenv,\n"
+             "        os.environ, os.getenv, process.env, import.meta.env, ENV[]) that the\n"
+             "        contract does not name; PATH, HOME and a few system variables are allowed\n"
+             "leaks   dotenv files that git tracks and that hold a secret's value\n"
+             "\n"
+             "exit: 0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
+             "written or git cannot be read\n",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

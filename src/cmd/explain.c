@@ -13,17 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
-#include "artifact.h"
+#include "base/actor.h"
+#include "state/artifact.h"
 #include "cli.h"
-#include "err.h"
-#include "manifest.h"
-#include "promote.h"
-#include "store.h"
-#include "strbuf.h"
-#include "suggest.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
+#include "deploy/promote.h"
+#include "state/store.h"
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 extern char **environ;
 
@@ -40,10 +40,10 @@ static json_t *config_json(const struct manifest *m, const struct manifest_env *
     json_t *a = json_array();
     for (size_t i = 0; i < m->nconfig; i++) {
         const struct contract_var *v = &m->config[i];
-        json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "name", v->name, "type",
-                              contract_type_name(v->type), "required",
-                              manifest_var_required_in(v, e->name), "aliases",
-                              strv_json(v->aliases, v->naliases));
+        json_t *o =
+            json_pack("{s:s, s:s, s:b, s:o}", "name", v->name, "type", contract_type_name(v->type),
+                      "required", manifest_var_required_in(v, e->name), "aliases",
+                      strv_json(v->aliases, v->naliases));
         if (v->one_of)
             json_object_set_new(o, "one_of", json_string(v->one_of));
         if (v->description)
@@ -74,9 +74,8 @@ static json_t *promotion_json(const struct manifest *m, const struct manifest_en
         const struct manifest_gate *g = manifest_gate_find(m, req);
         if (g) {
             json_array_append_new(gates, json_pack("{s:s, s:s}", "name", g->name, "run", g->run));
-            json_array_append_new(conds,
-                                  json_sprintf("gate '%s' passed for this build (%s)", g->name,
-                                               g->run));
+            json_array_append_new(
+                conds, json_sprintf("gate '%s' passed for this build (%s)", g->name, g->run));
         } else {
             json_array_append_new(gates, json_pack("{s:s}", "name", req));
             json_array_append_new(conds,
@@ -111,13 +110,13 @@ static json_t *endpoints_json(const struct manifest *m, const struct manifest_en
         for (size_t p = 0; p < 3; p++) {
             if (!probes[p].path)
                 continue;
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "service", s->name, "kind",
-                                  probes[p].kind, "path", probes[p].path, "expect",
-                                  probes[p].expect);
+            json_t *o =
+                json_pack("{s:s, s:s, s:s, s:s}", "service", s->name, "kind", probes[p].kind,
+                          "path", probes[p].path, "expect", probes[p].expect);
             /* only the local stage has a host otap knows; others are deployed elsewhere */
             if (e->stage == STAGE_O && s->port)
-                json_object_set_new(o, "url", json_sprintf("http://127.0.0.1:%d%s", s->port,
-                                                           probes[p].path));
+                json_object_set_new(o, "url",
+                                    json_sprintf("http://127.0.0.1:%d%s", s->port, probes[p].path));
             json_array_append_new(a, o);
         }
     }
@@ -126,10 +125,10 @@ static json_t *endpoints_json(const struct manifest *m, const struct manifest_en
 
 static json_t *env_json(const struct manifest *m, const struct manifest_env *e)
 {
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:b}", "name", e->name, "stage",
-                          manifest_stage_letter(e->stage), "branches",
-                          strv_json(e->branches, e->nbranches), "marker", e->marker, "protected",
-                          e->protected);
+    json_t *o =
+        json_pack("{s:s, s:s, s:o, s:s, s:b}", "name", e->name, "stage",
+                  manifest_stage_letter(e->stage), "branches", strv_json(e->branches, e->nbranches),
+                  "marker", e->marker, "protected", e->protected);
     if (e->deploy.driver) {
         json_t *d = json_pack("{s:s, s:i}", "driver", e->deploy.driver, "timeout_s",
                               (int)e->deploy.timeout_s);
@@ -163,8 +162,8 @@ static void render_env(struct cli *cli, json_t *e, FILE *out)
     if (json_is_object(dep)) {
         const char *run = json_string_value(json_object_get(dep, "run"));
         fprintf(out, "; deploys with driver '%s'%s%s%s",
-                json_string_value(json_object_get(dep, "driver")), run ? " (" : "",
-                run ? run : "", run ? ")" : "");
+                json_string_value(json_object_get(dep, "driver")), run ? " (" : "", run ? run : "",
+                run ? ")" : "");
     }
     fputc('\n', out);
 
@@ -180,8 +179,8 @@ static void render_env(struct cli *cli, json_t *e, FILE *out)
         json_t *al = json_object_get(x, "aliases");
         size_t j;
         json_t *y;
-        json_array_foreach(al, j, y) fprintf(out, "%s%s", j ? ", " : " (alias ",
-                                             json_string_value(y));
+        json_array_foreach(al, j, y)
+            fprintf(out, "%s%s", j ? ", " : " (alias ", json_string_value(y));
         if (json_array_size(al))
             fputc(')', out);
         const char *group = json_string_value(json_object_get(x, "one_of"));
@@ -236,8 +235,8 @@ static json_t *promotion_verdict(struct cli *cli, const struct manifest_env *env
         for (size_t i = 0; i < res.nrefusals; i++)
             json_array_append_new(why, json_string(res.refusals[i]));
         char *label = res.have_build ? artifact_label(&res.build) : xstrdup(ref);
-        v = json_pack("{s:s, s:s, s:b, s:b, s:o}", "build", label, "environment", env->name,
-                      "safe", prc == 0, "already_live", res.already_live, "unmet", why);
+        v = json_pack("{s:s, s:s, s:b, s:b, s:o}", "build", label, "environment", env->name, "safe",
+                      prc == 0, "already_live", res.already_live, "unmet", why);
         free(label);
         /* an unsafe promotion is an answer, not a failure of explain */
         *rc = prc == 0 ? OTAP_OK : OTAP_EFOUND;
@@ -259,8 +258,8 @@ static void render_verdict(struct cli *cli, json_t *v, FILE *out)
     if (json_is_true(json_object_get(v, "already_live"))) {
         fprintf(out, "%s is live in %s already\n\n", build, env);
     } else if (json_is_true(json_object_get(v, "safe"))) {
-        fprintf(out, "%ssafe to promote%s %s to %s: every condition holds now\n\n",
-                cli_green(cli), cli_reset(cli), build, env);
+        fprintf(out, "%ssafe to promote%s %s to %s: every condition holds now\n\n", cli_green(cli),
+                cli_reset(cli), build, env);
     } else {
         size_t n = json_array_size(json_object_get(v, "unmet"));
         fprintf(out, "%snot safe to promote%s %s to %s: %zu condition%s not met\n", cli_red(cli),
@@ -358,10 +357,10 @@ static int run(struct cli *cli, int argc, char **argv)
             struct strbuf known = STRBUF_INIT;
             for (size_t i = 0; i < m->nenvs; i++)
                 strbuf_addf(&known, "%s%s", i ? ", " : "", names[i]);
-            int rc = s ? cli_usage_error(cli, "no environment '%s' (did you mean '%s'?)",
-                                         envname, s)
-                       : cli_usage_error(cli, "no environment '%s'; the manifest has: %s",
-                                         envname, known.buf);
+            int rc =
+                s ? cli_usage_error(cli, "no environment '%s' (did you mean '%s'?)", envname, s)
+                  : cli_usage_error(cli, "no environment '%s'; the manifest has: %s", envname,
+                                    known.buf);
             strbuf_release(&known);
             free(names);
             return rc;

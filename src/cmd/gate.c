@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
-#include "artifact.h"
+#include "base/actor.h"
+#include "state/artifact.h"
 #include "cli.h"
-#include "evidence.h"
-#include "store.h"
-#include "banned.h"
+#include "state/evidence.h"
+#include "state/store.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
@@ -73,7 +73,8 @@ static int run_record(struct cli *cli, int argc, char **argv)
     if (rc == 0)
         rc = gate_record(s, &a, gate, !strcmp(result, "pass"), url, actor, &id, &err);
     if (rc < 0) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg) : cli_error(cli, rc, "%s", err.msg);
+        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
+                               : cli_error(cli, rc, "%s", err.msg);
     } else {
         char *label = artifact_label(&a);
         cli_emit(cli,
@@ -93,8 +94,8 @@ static int run_record(struct cli *cli, int argc, char **argv)
 static int run(struct cli *cli, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "record"))
-        return cli_usage_error(cli, "%s", argc < 2 ? "which gate command? record"
-                                                   : "unknown gate command (record)");
+        return cli_usage_error(
+            cli, "%s", argc < 2 ? "which gate command? record" : "unknown gate command (record)");
     return run_record(cli, argc - 1, argv + 1);
 }
 

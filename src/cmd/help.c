@@ -2,8 +2,8 @@
  * otap help [COMMAND]: the same text as 'otap COMMAND --help'.
  */
 #include "cli.h"
-#include "err.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/banned.h"
 
 static int run(struct cli *cli, int argc, char **argv)
 {
@@ -20,8 +20,8 @@ static int run(struct cli *cli, int argc, char **argv)
     if (!c) {
         const char *s = cli_suggest_command(argv[1]);
         if (s)
-            return cli_usage_error(cli, "'%s' is not an otap command (did you mean '%s'?)",
-                                   argv[1], s);
+            return cli_usage_error(cli, "'%s' is not an otap command (did you mean '%s'?)", argv[1],
+                                   s);
         return cli_usage_error(cli, "'%s' is not an otap command", argv[1]);
     }
     cli_print_help(c, stdout);

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "deploys.h"
-#include "num.h"
-#include "store.h"
-#include "banned.h"
+#include "state/deploys.h"
+#include "base/num.h"
+#include "state/store.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
@@ -87,13 +87,13 @@ static int run(struct cli *cli, int argc, char **argv)
             json_array_append_new(
                 a, json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s?}", "id",
                              (json_int_t)d->id, "environment", d->env, "digest", d->digest,
-                             "version", d->version, "kind", d->kind, "state", d->state,
-                             "previous", d->previous_digest, "started_at", d->started_at,
-                             "finished_at", d->finished_at, "actor", d->actor, "reason",
-                             d->reason));
+                             "version", d->version, "kind", d->kind, "state", d->state, "previous",
+                             d->previous_digest, "started_at", d->started_at, "finished_at",
+                             d->finished_at, "actor", d->actor, "reason", d->reason));
         }
-        cli_emit(cli, json_pack("{s:b, s:s?, s:o}", "ok", 1, "environment",
-                                env ? env->name : NULL, "deployments", a),
+        cli_emit(cli,
+                 json_pack("{s:b, s:s?, s:o}", "ok", 1, "environment", env ? env->name : NULL,
+                           "deployments", a),
                  render);
     }
     deployment_list_release(list, n);

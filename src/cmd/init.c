@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "err.h"
-#include "fileio.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/fileio.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 static const char template_head[] = "# otap.yaml: the single source of truth for ";
 
@@ -148,8 +148,8 @@ static bool valid_project(const char *s)
     if (!*s || !(islower((unsigned char)*s) || isdigit((unsigned char)*s)))
         return false;
     for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' ||
-              *s == '_' || *s == '.'))
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' ||
+              *s == '.'))
             return false;
     return true;
 }
@@ -195,8 +195,7 @@ static int run(struct cli *cli, int argc, char **argv)
     }
     const char *path = cli->manifest_path ? cli->manifest_path : "otap.yaml";
     if (access(path, F_OK) == 0) {
-        rc = cli_error(cli, OTAP_EREFUSED, "'%s' already exists; otap init never overwrites",
-                       path);
+        rc = cli_error(cli, OTAP_EREFUSED, "'%s' already exists; otap init never overwrites", path);
         free(project);
         return rc;
     }

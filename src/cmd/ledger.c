@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ledger.h"
-#include "num.h"
-#include "store.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "state/ledger.h"
+#include "base/num.h"
+#include "state/store.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 /* exported files are read whole; a ledger of a million entries is ~500 MB */
 #define LEDGER_FILE_MAX ((size_t)1 << 31)
@@ -50,8 +50,8 @@ static int parse(struct cli *cli, int argc, char **argv, struct opts *o)
         case 'l': {
             long long v;
             if (num_parse_ll(optarg, &v) < 0 || v < 0)
-                return cli_usage_error(cli, "--%s '%s' is not a count", c == 'a' ? "after" : "limit",
-                                       optarg);
+                return cli_usage_error(cli, "--%s '%s' is not a count",
+                                       c == 'a' ? "after" : "limit", optarg);
             *(c == 'a' ? &o->after : &o->limit) = v;
             break;
         }
@@ -162,8 +162,8 @@ static int verify_emit(struct cli *cli, const struct ledger_list *l, long long h
 {
     struct ledger_problem p;
     bool ok = ledger_verify(l, head_seq, head_hash, &p);
-    json_t *doc = json_pack("{s:b, s:s, s:I}", "ok", ok, "source", source, "entries",
-                            (json_int_t)l->n);
+    json_t *doc =
+        json_pack("{s:b, s:s, s:I}", "ok", ok, "source", source, "entries", (json_int_t)l->n);
     if (!ok)
         json_object_set_new(doc, "problem",
                             json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)p.seq, "kind", p.kind,

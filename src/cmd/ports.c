@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "err.h"
-#include "num.h"
-#include "ports.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/num.h"
+#include "host/ports.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 struct verb {
     const char *name;
@@ -39,8 +39,8 @@ static json_t *registry_json(const struct manifest *m)
 {
     json_t *doc = json_object();
     if (m->ports.has_range)
-        json_object_set_new(doc, "range", json_pack("{s:i, s:i}", "from", m->ports.lo, "to",
-                                                    m->ports.hi));
+        json_object_set_new(doc, "range",
+                            json_pack("{s:i, s:i}", "from", m->ports.lo, "to", m->ports.hi));
     else
         json_object_set_new(doc, "range", json_null());
     json_t *blocks = json_array();
@@ -178,8 +178,8 @@ static void render_check(struct cli *cli, json_t *doc, FILE *out)
             if (j)
                 fprintf(out, "%-6s %-12s %-8s ", "", "", "");
             if (json_is_integer(pid))
-                fprintf(out, "pid %d (%s) on %s\n", (int)json_integer_value(pid),
-                        cmd ? cmd : "?", json_string_value(json_object_get(h, "address")));
+                fprintf(out, "pid %d (%s) on %s\n", (int)json_integer_value(pid), cmd ? cmd : "?",
+                        json_string_value(json_object_get(h, "address")));
             else
                 fprintf(out, "a process otap cannot see, on %s\n",
                         json_string_value(json_object_get(h, "address")));
@@ -245,8 +245,8 @@ static int verb_check(struct cli *cli, int argc, char **argv)
             }
             busy += svc && json_array_size(holders);
             json_array_append_new(rows, json_pack("{s:i, s:o, s:o}", "port", port, "service",
-                                                  svc ? json_string(svc) : json_null(),
-                                                  "holders", holders));
+                                                  svc ? json_string(svc) : json_null(), "holders",
+                                                  holders));
         }
     }
     size_t errors = diag_count(&dl, DIAG_ERROR);
@@ -303,8 +303,7 @@ static int verb_free(struct cli *cli, int argc, char **argv)
             dry = true;
         } else if (c == 'g') {
             if (num_parse_duration(optarg, &grace_s) < 0 || grace_s > 600)
-                return cli_usage_error(cli, "--grace wants a duration up to 10m, not '%s'",
-                                       optarg);
+                return cli_usage_error(cli, "--grace wants a duration up to 10m, not '%s'", optarg);
         } else {
             return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
         }
@@ -326,9 +325,9 @@ static int verb_free(struct cli *cli, int argc, char **argv)
     }
     if (json_array_size(outside)) {
         char *list = json_dumps(outside, JSON_COMPACT);
-        int rc = cli_error(cli, OTAP_EREFUSED,
-                           "refusing to free ports outside the registry: %s; nothing was stopped",
-                           list);
+        int rc =
+            cli_error(cli, OTAP_EREFUSED,
+                      "refusing to free ports outside the registry: %s; nothing was stopped", list);
         free(list);
         json_decref(outside);
         free(req);
@@ -433,8 +432,7 @@ static int run(struct cli *cli, int argc, char **argv)
     for (const struct verb *v = verbs; v->name; v++)
         if (!strcmp(v->name, argv[1]))
             return v->run(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "'%s' is not a verb of 'otap ports' (list, check, free)",
-                           argv[1]);
+    return cli_usage_error(cli, "'%s' is not a verb of 'otap ports' (list, check, free)", argv[1]);
 }
 
 const struct cmd cmd_ports = {

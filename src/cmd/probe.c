@@ -8,22 +8,21 @@
 #include <string.h>
 
 #include "cli.h"
-#include "num.h"
-#include "probe.h"
+#include "base/num.h"
+#include "health/probe.h"
 #include "probe_out.h"
-#include "xalloc.h"
-#include "banned.h"
-
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 json_t *probe_results_json(struct probe *p, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(
-            a, json_pack("{s:s?, s:s, s:s, s:b, s:i, s:f, s:i, s:s?}", "service", p[i].service,
-                         "check", probe_check_name(p[i].check), "url", p[i].url, "ok", p[i].ok,
-                         "status", (int)p[i].status, "latency_ms", p[i].latency_ms, "attempts",
-                         p[i].attempts, "reason", p[i].reason));
+        json_array_append_new(a, json_pack("{s:s?, s:s, s:s, s:b, s:i, s:f, s:i, s:s?}", "service",
+                                           p[i].service, "check", probe_check_name(p[i].check),
+                                           "url", p[i].url, "ok", p[i].ok, "status",
+                                           (int)p[i].status, "latency_ms", p[i].latency_ms,
+                                           "attempts", p[i].attempts, "reason", p[i].reason));
     return a;
 }
 
@@ -156,24 +155,25 @@ out:
 const struct cmd cmd_probe = {
     .name = "probe",
     .summary = "check the liveness, health and readiness contract of services, now",
-    .usage = "usage: otap probe --env ENV [--timeout DURATION] [--retries N] [SERVICE...] [URL...]\n"
-             "       otap probe URL...\n"
-             "\n"
-             "Probes every service of ENV (or the SERVICEs named) on each health path it\n"
-             "declares, all at once:\n"
-             "  liveness   200\n"
-             "  health     200 and a JSON body whose \"environment\" is ENV and whose\n"
-             "             \"timestamp\" is ISO-8601 and at most 120 s old\n"
-             "  readiness  200 and a JSON body whose database status is \"connected\"\n"
-             "  URL        200\n"
-             "Services of development and test run on 127.0.0.1 at their registry port;\n"
-             "other environments need 'urls: { ENV: https://... }' on the service.\n"
-             "A failed check is retried (--retries, default 2) with backoff; each attempt\n"
-             "times out after --timeout (default 5s). Every check prints pass or fail,\n"
-             "its latency and the reason: the status, the body field, a timeout,\n"
-             "connection refused.\n"
-             "\n"
-             "exit: 0 every check passed, 1 one failed, 2 usage, 3 invalid manifest\n",
+    .usage =
+        "usage: otap probe --env ENV [--timeout DURATION] [--retries N] [SERVICE...] [URL...]\n"
+        "       otap probe URL...\n"
+        "\n"
+        "Probes every service of ENV (or the SERVICEs named) on each health path it\n"
+        "declares, all at once:\n"
+        "  liveness   200\n"
+        "  health     200 and a JSON body whose \"environment\" is ENV and whose\n"
+        "             \"timestamp\" is ISO-8601 and at most 120 s old\n"
+        "  readiness  200 and a JSON body whose database status is \"connected\"\n"
+        "  URL        200\n"
+        "Services of development and test run on 127.0.0.1 at their registry port;\n"
+        "other environments need 'urls: { ENV: https://... }' on the service.\n"
+        "A failed check is retried (--retries, default 2) with backoff; each attempt\n"
+        "times out after --timeout (default 5s). Every check prints pass or fail,\n"
+        "its latency and the reason: the status, the body field, a timeout,\n"
+        "connection refused.\n"
+        "\n"
+        "exit: 0 every check passed, 1 one failed, 2 usage, 3 invalid manifest\n",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

@@ -6,7 +6,7 @@
 #define OTAP_PROBE_OUT_H
 
 #include "cli.h"
-#include "probe.h"
+#include "health/probe.h"
 
 json_t *probe_results_json(struct probe *p, size_t n);
 /* One line per probe: service, check, pass or FAIL, latency, URL, reason. */

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
+#include "base/actor.h"
 #include "cli.h"
-#include "num.h"
-#include "promote.h"
-#include "store.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/num.h"
+#include "deploy/promote.h"
+#include "state/store.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 extern char **environ;
 
@@ -29,9 +29,9 @@ static json_t *result_json(const struct promote_result *res)
     json_t *steps = json_array();
     for (size_t i = 0; i < res->nsteps; i++) {
         const struct promote_step *s = &res->steps[i];
-        json_array_append_new(steps, json_pack("{s:s, s:b, s:I, s:s?}", "step", s->name, "ok",
-                                               s->ok, "ms", (json_int_t)s->ms, "detail",
-                                               s->detail));
+        json_array_append_new(steps,
+                              json_pack("{s:s, s:b, s:I, s:s?}", "step", s->name, "ok", s->ok, "ms",
+                                        (json_int_t)s->ms, "detail", s->detail));
     }
     json_t *doc = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:o}", "environment",
                             res->env ? res->env->name : "", "digest",
@@ -66,8 +66,8 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     }
     json_t *f = json_object_get(doc, "failure");
     if (!f) {
-        fprintf(out, "%s%s is live in %s%s (%s)\n", cli_green(cli), v ? v : d, env,
-                cli_reset(cli), d);
+        fprintf(out, "%s%s is live in %s%s (%s)\n", cli_green(cli), v ? v : d, env, cli_reset(cli),
+                d);
         return;
     }
     fprintf(out, "%s%s failed in %s at %s:%s %s\n", cli_red(cli), v ? v : d, env,

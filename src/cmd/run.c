@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "contract.h"
-#include "err.h"
-#include "strbuf.h"
-#include "banned.h"
+#include "config/contract.h"
+#include "base/err.h"
+#include "base/strbuf.h"
+#include "base/banned.h"
 
 extern char **environ;
 

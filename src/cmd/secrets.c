@@ -24,15 +24,15 @@
 #include <git2.h>
 
 #include "cli.h"
-#include "fileio.h"
-#include "num.h"
-#include "secrets_engine.h"
-#include "secrets_rules.h"
-#include "secrets_scan.h"
-#include "strbuf.h"
+#include "base/fileio.h"
+#include "base/num.h"
+#include "secrets/secrets_engine.h"
+#include "secrets/secrets_rules.h"
+#include "secrets/secrets_scan.h"
+#include "base/strbuf.h"
 #include "version.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 #define DEFAULT_MAX_SIZE (10LL << 20)
 #define DEFAULT_BASELINE ".otap-secrets-baseline.json"

@@ -18,15 +18,15 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fileio.h"
-#include "http_server.h"
-#include "metrics.h"
-#include "num.h"
+#include "base/fileio.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "base/num.h"
 #include "serve.h"
-#include "tokens.h"
+#include "server/tokens.h"
 #include "version.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 static char *tokens_path_for(const struct cli *cli, const char *given)
 {
@@ -46,8 +46,8 @@ static void h_health(const struct http_request *rq, struct http_response *rs)
     const struct serve_app *app = rq->app;
     char now[40];
     http_time_now(now);
-    rs->json = json_pack("{s:s, s:s, s:s, s:s}", "status", "healthy", "environment",
-                         app->env->name, "version", OTAP_VERSION, "timestamp", now);
+    rs->json = json_pack("{s:s, s:s, s:s, s:s}", "status", "healthy", "environment", app->env->name,
+                         "version", OTAP_VERSION, "timestamp", now);
 }
 
 /* Ready when every backend the server depends on answers: the tokens file and the state store. */
@@ -62,9 +62,9 @@ static void h_ready(const struct http_request *rq, struct http_response *rs)
     char *store = api_store_check(app);
     bool ready = !strcmp(tokens, "ok") && !strcmp(store, "ok");
     rs->status = ready ? 200 : 503;
-    rs->json = json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "status", ready ? "ready" : "degraded",
-                         "checks", "manifest", "ok", "tokens", tokens, "state_store", store,
-                         "timestamp", now);
+    rs->json =
+        json_pack("{s:s, s:{s:s, s:s, s:s}, s:s}", "status", ready ? "ready" : "degraded", "checks",
+                  "manifest", "ok", "tokens", tokens, "state_store", store, "timestamp", now);
     free(store);
 }
 
@@ -77,8 +77,8 @@ static void h_metrics(const struct http_request *rq, struct http_response *rs)
 
 static void h_whoami(const struct http_request *rq, struct http_response *rs)
 {
-    rs->json = json_pack("{s:b, s:s, s:s}", "ok", 1, "name", rq->actor, "role",
-                         role_name(rq->role));
+    rs->json =
+        json_pack("{s:b, s:s, s:s}", "ok", 1, "name", rq->actor, "role", role_name(rq->role));
 }
 
 static void h_tokens(const struct http_request *rq, struct http_response *rs)
@@ -86,8 +86,8 @@ static void h_tokens(const struct http_request *rq, struct http_response *rs)
     const struct serve_app *app = rq->app;
     json_t *a = json_array();
     for (size_t i = 0; i < app->tokens->n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "name", app->tokens->items[i].name,
-                                           "role", role_name(app->tokens->items[i].role)));
+        json_array_append_new(a, json_pack("{s:s, s:s}", "name", app->tokens->items[i].name, "role",
+                                           role_name(app->tokens->items[i].role)));
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "tokens", a);
 }
 
@@ -163,10 +163,18 @@ static int run_server(struct cli *cli, int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': listen = optarg; break;
-        case 'e': env_name = optarg; break;
-        case 'k': tokens_arg = optarg; break;
-        case 'a': anonymous = true; break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'e':
+            env_name = optarg;
+            break;
+        case 'k':
+            tokens_arg = optarg;
+            break;
+        case 'a':
+            anonymous = true;
+            break;
         case 't':
             if (num_parse_ll(optarg, &threads) < 0 || threads < 1 || threads > 256)
                 return cli_usage_error(cli, "--threads '%s' is not a number 1-256", optarg);
@@ -351,7 +359,8 @@ static int run_token(struct cli *cli, int argc, char **argv)
         cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "tokens", a), NULL);
     } else if (!strcmp(verb, "add")) {
         if (optind + 1 != argc || !role_arg) {
-            rc = cli_usage_error(cli, "usage: otap serve token add NAME --role viewer|deployer|admin");
+            rc = cli_usage_error(cli,
+                                 "usage: otap serve token add NAME --role viewer|deployer|admin");
             goto out;
         }
         enum role r = role_parse(role_arg);

@@ -7,10 +7,10 @@
 
 #include <stdbool.h>
 
-#include "http_server.h"
-#include "manifest.h"
-#include "metrics.h"
-#include "tokens.h"
+#include "server/http_server.h"
+#include "manifest/manifest.h"
+#include "server/metrics.h"
+#include "server/tokens.h"
 
 struct serve_app {
     const struct manifest *m;

@@ -9,17 +9,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "artifact.h"
-#include "deploys.h"
-#include "evidence.h"
-#include "ledger.h"
-#include "num.h"
-#include "probe.h"
-#include "promote.h"
+#include "state/artifact.h"
+#include "state/deploys.h"
+#include "state/evidence.h"
+#include "state/ledger.h"
+#include "base/num.h"
+#include "health/probe.h"
+#include "deploy/promote.h"
 #include "serve.h"
-#include "store.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "state/store.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 extern char **environ;
 
@@ -42,8 +42,13 @@ static struct store *open_store(const struct http_request *rq, struct http_respo
 static void store_failed(struct http_response *rs, struct otap_err *err)
 {
     int code = err->code;
-    http_error(rs, code == OTAP_EUSAGE ? 404 : code == OTAP_EREFUSED ? 409 : 500,
-               code == OTAP_EUSAGE ? "not_found" : code == OTAP_EREFUSED ? "refused" : "store",
+    http_error(rs,
+               code == OTAP_EUSAGE     ? 404
+               : code == OTAP_EREFUSED ? 409
+                                       : 500,
+               code == OTAP_EUSAGE     ? "not_found"
+               : code == OTAP_EREFUSED ? "refused"
+                                       : "store",
                "%s", err->msg ? err->msg : "the store failed");
     otap_err_release(err);
 }
@@ -64,9 +69,9 @@ static json_t *deployment_json(const struct deployment *d)
 {
     return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s?}", "id",
                      (json_int_t)d->id, "environment", d->env, "digest", d->digest, "version",
-                     d->version, "kind", d->kind, "state", d->state, "previous",
-                     d->previous_digest, "started_at", d->started_at, "finished_at",
-                     d->finished_at, "actor", d->actor, "reason", d->reason);
+                     d->version, "kind", d->kind, "state", d->state, "previous", d->previous_digest,
+                     "started_at", d->started_at, "finished_at", d->finished_at, "actor", d->actor,
+                     "reason", d->reason);
 }
 
 void api_environments(const struct http_request *rq, struct http_response *rs)
@@ -181,8 +186,8 @@ static void query_json(const struct http_request *rq, struct http_response *rs, 
 
 void api_gates(const struct http_request *rq, struct http_response *rs)
 {
-    static const char *const cols[] = {"id", "gate", "digest", "version", "result", "url",
-                                       "recorded_at", "recorded_by"};
+    static const char *const cols[] = {"id",     "gate", "digest",      "version",
+                                       "result", "url",  "recorded_at", "recorded_by"};
     query_json(rq, rs,
                "SELECT g.id, g.gate, g.digest, a.version, g.result, g.url, g.recorded_at, "
                "g.recorded_by FROM otap_gate_results g JOIN otap_artifacts a ON a.digest = "
@@ -193,8 +198,8 @@ void api_gates(const struct http_request *rq, struct http_response *rs)
 
 void api_signoffs(const struct http_request *rq, struct http_response *rs)
 {
-    static const char *const cols[] = {"id",   "environment", "digest",      "version",
-                                       "by",   "note",        "recorded_at", "recorded_by"};
+    static const char *const cols[] = {"id", "environment", "digest",      "version",
+                                       "by", "note",        "recorded_at", "recorded_by"};
     query_json(rq, rs,
                "SELECT s.id, s.env, s.digest, a.version, s.by_name, s.note, s.recorded_at, "
                "s.recorded_by FROM otap_signoffs s JOIN otap_artifacts a ON a.digest = s.digest "
@@ -304,9 +309,9 @@ void api_record_gate(const struct http_request *rq, struct http_response *rs)
         if (s && artifact_find(s, ref, &a, &err) == 0 &&
             gate_record(s, &a, gate, !strcmp(result, "pass"), url, rq->actor, &id, &err) == 0) {
             rs->status = 201;
-            rs->json = json_pack("{s:b, s:I, s:s, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id,
-                                 "gate", gate, "digest", a.digest, "result", result, "by",
-                                 rq->actor);
+            rs->json =
+                json_pack("{s:b, s:I, s:s, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id, "gate",
+                          gate, "digest", a.digest, "result", result, "by", rq->actor);
         } else if (s) {
             store_failed(rs, &err);
         }
@@ -370,10 +375,10 @@ static json_t *promote_json(const struct promote_result *res)
                               json_pack("{s:s, s:b, s:I, s:s?}", "step", res->steps[i].name, "ok",
                                         res->steps[i].ok, "ms", (json_int_t)res->steps[i].ms,
                                         "detail", res->steps[i].detail));
-    json_t *doc = json_pack("{s:s?, s:s?, s:b, s:o}", "digest",
-                            res->have_build ? res->build.digest : NULL, "version",
-                            res->have_build ? res->build.version : NULL, "already_live",
-                            res->already_live, "steps", steps);
+    json_t *doc =
+        json_pack("{s:s?, s:s?, s:b, s:o}", "digest", res->have_build ? res->build.digest : NULL,
+                  "version", res->have_build ? res->build.version : NULL, "already_live",
+                  res->already_live, "steps", steps);
     if (res->failed_step)
         json_object_set_new(doc, "failure",
                             json_pack("{s:s, s:s, s:b, s:s?}", "step", res->failed_step, "reason",
@@ -450,11 +455,14 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
         json_object_set_new(doc, "ok", json_false());
         json_object_set_new(doc, "error",
                             json_pack("{s:s, s:s}", "code", code, "message",
-                                      err.msg ? err.msg
+                                      err.msg       ? err.msg
                                       : res.failure ? res.failure
                                                     : "refused: conditions are not met"));
         json_object_set_new(doc, "refusals", refusals);
-        rs->status = rc == OTAP_EREFUSED ? 409 : rc == OTAP_EUSAGE ? 404 : rc == OTAP_EFOUND ? 422 : 502;
+        rs->status = rc == OTAP_EREFUSED ? 409
+                     : rc == OTAP_EUSAGE ? 404
+                     : rc == OTAP_EFOUND ? 422
+                                         : 502;
         rs->json = doc;
     }
     promote_result_release(&res);
@@ -532,8 +540,7 @@ void api_collect_metrics(struct metrics *mx, void *ctx)
     long long head = 0;
     char hash[SHA256_HEX_LEN + 1];
     if (ledger_head(s, &head, hash, &err) == 0)
-        metrics_gauge_set(mx, "otap_ledger_entries", "Entries in the ledger", NULL,
-                          (double)head);
+        metrics_gauge_set(mx, "otap_ledger_entries", "Entries in the ledger", NULL, (double)head);
     struct store_rows r;
     /* a superseded deployment was live: it counts as a success */
     if (store_exec(s,

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
-#include "artifact.h"
+#include "base/actor.h"
+#include "state/artifact.h"
 #include "cli.h"
-#include "deploys.h"
-#include "evidence.h"
-#include "store.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "state/deploys.h"
+#include "state/evidence.h"
+#include "state/store.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
@@ -26,8 +26,10 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
 static int run(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},  {"artifact", required_argument, NULL, 'a'},
-        {"by", required_argument, NULL, 'b'},   {"note", required_argument, NULL, 'n'},
+        {"env", required_argument, NULL, 'e'},
+        {"artifact", required_argument, NULL, 'a'},
+        {"by", required_argument, NULL, 'b'},
+        {"note", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
     const char *env_name = NULL, *ref = NULL, *by = NULL, *note = NULL;
@@ -69,8 +71,8 @@ static int run(struct cli *cli, int argc, char **argv)
     if (rc == 0 && (!found || strcmp(live.digest, a.digest))) {
         /* a sign-off accepts what someone saw running, nothing else */
         char *label = artifact_label(&a);
-        char *why = xasprintf("%s is not live in %s: sign off a build where it runs", label,
-                              env->name);
+        char *why =
+            xasprintf("%s is not live in %s: sign off a build where it runs", label, env->name);
         rc = cli_refused(cli, "record the sign-off", &why, 1, NULL);
         free(why);
         free(label);
@@ -79,7 +81,8 @@ static int run(struct cli *cli, int argc, char **argv)
     if (rc == 0)
         rc = signoff_record(s, &a, env->name, by, note, actor, &id, &err);
     if (rc < 0) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg) : cli_error(cli, rc, "%s", err.msg);
+        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
+                               : cli_error(cli, rc, "%s", err.msg);
     } else {
         char *label = artifact_label(&a);
         cli_emit(cli,

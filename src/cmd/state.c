@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "actor.h"
+#include "base/actor.h"
 #include "cli.h"
-#include "deploys.h"
-#include "store.h"
-#include "banned.h"
+#include "state/deploys.h"
+#include "state/store.h"
+#include "base/banned.h"
 
 const char *cli_manifest_name(const struct cli *cli)
 {

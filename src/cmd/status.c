@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "deploys.h"
-#include "probe.h"
-#include "store.h"
-#include "xalloc.h"
-#include "banned.h"
+#include "state/deploys.h"
+#include "health/probe.h"
+#include "state/store.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 /* "healthy", "unhealthy: why", or "unknown: why" for env, probed now. */
 static json_t *health_now(const struct manifest *m, const struct manifest_env *env)
@@ -73,8 +73,8 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
                 cli_reset(cli));
         if (live) {
             const char *v = json_string_value(json_object_get(live, "version"));
-            fprintf(out, "%s %.19s  since %s by %s",
-                    v ? v : "-", json_string_value(json_object_get(live, "digest")),
+            fprintf(out, "%s %.19s  since %s by %s", v ? v : "-",
+                    json_string_value(json_object_get(live, "digest")),
                     json_string_value(json_object_get(live, "since")),
                     json_string_value(json_object_get(live, "by")));
         } else {
@@ -154,9 +154,10 @@ static int run(struct cli *cli, int argc, char **argv)
         rc = cli_error(cli, rc, "%s", err.msg);
         otap_err_release(&err);
     } else {
-        cli_emit(cli, json_pack("{s:b, s:s, s:o}", "ok", 1, "store", store_describe(s),
-                                "environments", envs),
-                 render);
+        cli_emit(
+            cli,
+            json_pack("{s:b, s:s, s:o}", "ok", 1, "store", store_describe(s), "environments", envs),
+            render);
     }
     store_close(s);
     return rc;

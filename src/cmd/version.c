@@ -5,9 +5,9 @@
 #include <getopt.h>
 
 #include "cli.h"
-#include "err.h"
+#include "base/err.h"
 #include "version.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {

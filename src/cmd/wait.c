@@ -9,12 +9,11 @@
 #include <time.h>
 
 #include "cli.h"
-#include "num.h"
-#include "probe.h"
+#include "base/num.h"
+#include "health/probe.h"
 #include "probe_out.h"
-#include "xalloc.h"
-#include "banned.h"
-
+#include "base/xalloc.h"
+#include "base/banned.h"
 
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
@@ -23,8 +22,8 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     double secs = json_real_value(json_object_get(doc, "seconds"));
     if (json_is_true(json_object_get(doc, "ok"))) {
         if (!cli->quiet)
-            fprintf(out, "%s%s: every service is %s (%.1f s)%s\n", cli_green(cli), env, what,
-                    secs, cli_reset(cli));
+            fprintf(out, "%s%s: every service is %s (%.1f s)%s\n", cli_green(cli), env, what, secs,
+                    cli_reset(cli));
         return;
     }
     probe_render_rows(cli, json_object_get(doc, "probes"), out);
@@ -52,8 +51,7 @@ static int run(struct cli *cli, int argc, char **argv)
             ready = true;
         else if (c == 't') {
             if (num_parse_duration(optarg, &timeout_s) < 0 || timeout_s < 1 || timeout_s > 86400)
-                return cli_usage_error(cli, "--timeout '%s' is not a duration (e.g. 60s)",
-                                       optarg);
+                return cli_usage_error(cli, "--timeout '%s' is not a duration (e.g. 60s)", optarg);
         } else {
             return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
         }
@@ -68,8 +66,7 @@ static int run(struct cli *cli, int argc, char **argv)
     size_t n = 0;
     struct otap_err err = OTAP_ERR_INIT;
     unsigned checks = (1u << PROBE_LIVENESS) | (ready ? 1u << PROBE_READINESS : 0);
-    if (probe_plan(cli->m, env, argv + optind, (size_t)(argc - optind), checks, &p, &n, &err) <
-        0) {
+    if (probe_plan(cli->m, env, argv + optind, (size_t)(argc - optind), checks, &p, &n, &err) < 0) {
         int rc = cli_usage_error(cli, "%s", err.msg);
         otap_err_release(&err);
         return rc;

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dotenv.h"
-#include "envset.h"
+#include "config/dotenv.h"
+#include "config/envset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

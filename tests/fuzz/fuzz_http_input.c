@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_server.h"
-#include "probe.h"
-#include "xalloc.h"
+#include "server/http_server.h"
+#include "health/probe.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,8 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct probe_opts o = PROBE_OPTS_DEFAULT;
     o.environment = "production";
     for (int c = PROBE_LIVENESS; c <= PROBE_URL; c++) {
-        char *why = probe_judge((enum probe_check)c, 200, (const char *)data, size, &o,
-                                1795255200);
+        char *why = probe_judge((enum probe_check)c, 200, (const char *)data, size, &o, 1795255200);
         free(why);
         why = probe_judge((enum probe_check)c, 503, (const char *)data, size, &o, 1795255200);
         free(why);

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "diag.h"
-#include "manifest.h"
-#include "ports.h"
+#include "base/diag.h"
+#include "manifest/manifest.h"
+#include "host/ports.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

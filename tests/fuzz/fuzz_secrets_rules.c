@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "manifest.h"
-#include "secrets_engine.h"
+#include "base/diag.h"
+#include "manifest/manifest.h"
+#include "secrets/secrets_engine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

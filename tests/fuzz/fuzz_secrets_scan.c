@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "secrets_engine.h"
-#include "xalloc.h"
+#include "secrets/secrets_engine.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

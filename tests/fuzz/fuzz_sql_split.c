@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dblint.h"
-#include "migration.h"
-#include "sql_split.h"
-#include "xalloc.h"
+#include "db/dblint.h"
+#include "db/migration.h"
+#include "db/sql_split.h"
+#include "base/xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -146,11 +146,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                         MHD_OPTION_CONNECTION_LIMIT, 2000U, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+                                                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+                                            0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                            MHD_OPTION_CONNECTION_LIMIT, 2000U, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "http-fixture: cannot listen on 127.0.0.1:%d\n", port);
         return 1;

@@ -1,1 +1,4 @@
-char *v = getenv("X"); v = os.Getenv("Y"); k = ENV.fetch("Z"); ENV["W"]
+char *v = getenv("X");
+v = os.Getenv("Y");
+k = ENV.fetch("Z");
+ENV["W"]

@@ -1,0 +1,82 @@
+/*
+ * Atomic file writes shared by every command that writes a file the user
+ * keeps (otap init, otap env sync): none of them may leave half a file.
+ */
+#include "base/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+#include "base/banned.h"
+
+int fileio_write(const char *path, const char *data, size_t len, bool no_clobber, int mode,
+                 struct otap_err *err)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int rc = 0;
+    struct stat st;
+    if (!no_clobber && stat(path, &st) == 0)
+        mode = (int)(st.st_mode & 07777); /* a rewrite keeps the file's mode */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path,
+                              strerror(n < 0 ? errno : EIO));
+            break;
+        }
+        off += (size_t)n;
+    }
+    if (!rc && fsync(fd) < 0)
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
+    if (close(fd) < 0 && !rc)
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot write '%s': %s", path, strerror(errno));
+    if (!rc && no_clobber && link(tmp, path) < 0) {
+        if (errno == EEXIST)
+            rc = otap_err_set(err, OTAP_EREFUSED, "'%s' already exists; it is never overwritten",
+                              path);
+        else
+            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", path, strerror(errno));
+    } else if (!rc && !no_clobber && rename(tmp, path) < 0) {
+        rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot replace '%s': %s", path, strerror(errno));
+    }
+    unlink(tmp);
+out:
+    free(tmp);
+    return rc;
+}
+
+int fileio_mkdirs(const char *path, const char *shown, struct otap_err *err)
+{
+    char *p = xstrdup(path);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            rc =
+                otap_err_set(err, OTAP_EEXTERNAL, "cannot create '%s': %s", shown, strerror(errno));
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    return rc;
+}

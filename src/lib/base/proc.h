@@ -1,0 +1,33 @@
+/*
+ * Running a helper program (pg_dump...) and capturing what it writes.
+ *
+ * The child gets the parent's environment plus extra "K=V" entries, so a
+ * password can travel in PGPASSWORD instead of the command line, where
+ * any user of the machine could read it in /proc.
+ */
+#ifndef OTAP_PROC_H
+#define OTAP_PROC_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+#include "base/strbuf.h"
+
+/*
+ * Runs argv[0] (looked up in PATH) with extra environment entries
+ * (NULL-terminated, may be NULL), collecting stdout into out (at most
+ * out's limit) and stderr into errout. *status is the wait status.
+ * Returns 0 when the program ran (whatever its exit status), or
+ * OTAP_EEXTERNAL when it could not be started or read.
+ */
+int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
+                 struct strbuf *errout, int *status, struct otap_err *err);
+
+/*
+ * A process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), as text: with the pid it names one process even after
+ * the pid is reused. "" when the process is gone. Caller frees.
+ */
+char *proc_start_time(long long pid);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Finding environment reads in source code: the seeds' "no new env vars
+ * without review" as a gate. One PCRE2 pattern recognises the common
+ * forms: getenv("X") (C, C++, PHP), os.Getenv/os.LookupEnv("X") (Go),
+ * os.environ["X"], os.environ.get("X"), os.getenv("X") (Python),
+ * process.env.X, process.env["X"], import.meta.env.X (JavaScript and
+ * TypeScript), ENV["X"] and ENV.fetch("X") (Ruby).
+ *
+ * Reads with a computed name (getenv(name)) are not found: only literal
+ * names can be checked against the contract.
+ */
+#ifndef OTAP_ENVLINT_H
+#define OTAP_ENVLINT_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct envlint_hit {
+    char *file;
+    int line, col;
+    char *name;
+};
+
+struct envlint {
+    struct envlint_hit *items;
+    size_t n, alloc;
+    size_t files;   /* files read */
+    size_t skipped; /* binary or too large */
+};
+
+/*
+ * Scans each path (a file, or a directory walked recursively, leaving out
+ * .git, node_modules, build output and virtualenvs) and appends every
+ * literal environment read. Returns 0, or OTAP_EEXTERNAL when a path
+ * cannot be read at all.
+ */
+int envlint_scan(const char *const *paths, size_t npaths, struct envlint *out,
+                 struct otap_err *err);
+/* Scans one buffer; file is the name recorded in hits. */
+void envlint_scan_buffer(const char *data, size_t len, const char *file, struct envlint *out);
+void envlint_release(struct envlint *l);
+
+/* Variables a program may read without the contract naming them (PATH, HOME...). */
+int envlint_is_system_var(const char *name);
+
+#endif

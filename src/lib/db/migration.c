@@ -1,0 +1,329 @@
+/*
+ * Reading and validating migration files before anything touches a
+ * database: a problem found here costs nothing, the same problem found
+ * half-way through a production run costs an outage.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db/migration.h"
+#include "base/strbuf.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
+
+bool migration_name_valid(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+static int two(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* YYYYMMDDHHMMSS with a plausible date and time. */
+static bool version_valid(const char *v)
+{
+    for (int i = 0; i < MIGRATION_VERSION_LEN; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    int mon = two(v + 4), day = two(v + 6), hh = two(v + 8), mm = two(v + 10), ss = two(v + 12);
+    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh < 24 && mm < 60 && ss < 60;
+}
+
+/* Splits "YYYYMMDDHHMMSS_name.sql"; returns false when the name does not fit. */
+static bool parse_file_name(const char *file, char version[MIGRATION_VERSION_LEN + 1], char **name)
+{
+    size_t len = strlen(file);
+    if (len < MIGRATION_VERSION_LEN + 6 || strcmp(file + len - 4, ".sql") ||
+        file[MIGRATION_VERSION_LEN] != '_')
+        return false;
+    memcpy(version, file, MIGRATION_VERSION_LEN);
+    version[MIGRATION_VERSION_LEN] = '\0';
+    if (!version_valid(version))
+        return false;
+    char *n = xstrndup(file + MIGRATION_VERSION_LEN + 1, len - MIGRATION_VERSION_LEN - 5);
+    if (!migration_name_valid(n)) {
+        free(n);
+        return false;
+    }
+    *name = n;
+    return true;
+}
+
+/* "-- migrate:up transaction:false": 1 up, 2 down, 0 not a marker, -1 a bad one. */
+static int section_marker(const char *text, const struct sql_comment *c, bool *transaction,
+                          char **why)
+{
+    if (c->block || c->col != 1)
+        return 0;
+    const char *p = text + c->off + 2, *end = text + c->off + c->len;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if ((size_t)(end - p) < 8 || strncmp(p, "migrate:", 8))
+        return 0;
+    p += 8;
+    const char *w = p;
+    while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+        p++;
+    int kind = 0;
+    if (p - w == 2 && !strncmp(w, "up", 2))
+        kind = 1;
+    else if (p - w == 4 && !strncmp(w, "down", 4))
+        kind = 2;
+    else {
+        *why = xasprintf("unknown section 'migrate:%.*s' (sections are migrate:up and "
+                         "migrate:down)",
+                         (int)(p - w), w);
+        return -1;
+    }
+    *transaction = true;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p >= end)
+            break;
+        const char *o = p;
+        while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+            p++;
+        size_t olen = (size_t)(p - o);
+        if (olen == 17 && !strncmp(o, "transaction:false", 17))
+            *transaction = false;
+        else if (olen == 16 && !strncmp(o, "transaction:true", 16))
+            *transaction = true;
+        else {
+            *why = xasprintf("unknown option '%.*s' (the only option is transaction:false)",
+                             (int)olen, o);
+            return -1;
+        }
+    }
+    return kind;
+}
+
+/* BEGIN, COMMIT and friends as a statement of their own. */
+static const char *transaction_statement(const struct migration *mg, const struct sql_stmt *st)
+{
+    static const char *const words[] = {"begin", "commit",    "rollback", "end",     "abort",
+                                        "start", "savepoint", "release",  "prepare", NULL};
+    const struct sql_tok *t = &mg->script.toks[st->tok];
+    for (size_t i = 0; words[i]; i++) {
+        if (!sql_tok_is(mg->text, t, words[i]))
+            continue;
+        /* START TRANSACTION, PREPARE TRANSACTION, but not a plain PREPARE of a query */
+        if ((!strcmp(words[i], "start") || !strcmp(words[i], "prepare")) &&
+            (st->ntok < 2 || !sql_tok_is(mg->text, t + 1, "transaction")))
+            return NULL;
+        return words[i];
+    }
+    return NULL;
+}
+
+int migration_parse_take(struct migration *mg, const char *file_name, const char *display,
+                         char *text, size_t len, struct diag_list *diags)
+{
+    size_t before = diag_count(diags, DIAG_ERROR);
+    memset(mg, 0, sizeof(*mg));
+    mg->text = text;
+    mg->len = len;
+    mg->path = xstrdup(display);
+    if (!parse_file_name(file_name, mg->version, &mg->name)) {
+        diag_add_at(diags, DIAG_ERROR, display, 0, 0,
+                    "not a migration name: want YYYYMMDDHHMMSS_name.sql (a valid UTC time, "
+                    "then letters, digits, '_' or '-')");
+        mg->name = xstrdup("");
+    }
+    sha256_hex(text, len, mg->checksum);
+
+    size_t bad;
+    if (!utf8_valid(text, len, &bad)) {
+        int line, col;
+        utf8_position(text, bad, &line, &col);
+        diag_add_at(diags, DIAG_ERROR, display, line, col, "invalid UTF-8");
+        return OTAP_EINVALID;
+    }
+    struct otap_err err = OTAP_ERR_INIT;
+    if (sql_split(text, len, &mg->script, &err) < 0) {
+        int line = 0, col = 0, used = 0;
+        if (sscanf(err.msg, "%d:%d: %n", &line, &col, &used) == 2 && used > 0)
+            diag_add_at(diags, DIAG_ERROR, display, line, col, "%s", err.msg + used);
+        else
+            diag_add_at(diags, DIAG_ERROR, display, 0, 0, "%s", err.msg);
+        otap_err_release(&err);
+        return OTAP_EINVALID;
+    }
+
+    const struct sql_script *s = &mg->script;
+    size_t up_off = 0, down_off = 0;
+    for (size_t i = 0; i < s->ncomments; i++) {
+        const struct sql_comment *c = &s->comments[i];
+        bool tx = true;
+        char *why = NULL;
+        int kind = section_marker(text, c, &tx, &why);
+        if (kind < 0) {
+            diag_add_at(diags, DIAG_ERROR, display, c->line, c->col, "%s", why);
+            free(why);
+            continue;
+        }
+        if (!kind)
+            continue;
+        struct migration_section *sec = kind == 1 ? &mg->up : &mg->down;
+        if (sec->present) {
+            diag_add_at(diags, DIAG_ERROR, display, c->line, c->col,
+                        "a second 'migrate:%s' section (the first is on line %d)",
+                        kind == 1 ? "up" : "down", sec->line);
+            continue;
+        }
+        sec->present = true;
+        sec->transaction = tx;
+        sec->line = c->line;
+        (kind == 1 ? &up_off : &down_off)[0] = c->off;
+        /* a marker inside a statement means the statement before it has no ';' */
+        for (size_t k = 0; k < s->nstmts; k++)
+            if (s->stmts[k].off < c->off && c->off < s->stmts[k].off + s->stmts[k].len)
+                diag_add_at(diags, DIAG_ERROR, display, c->line, c->col,
+                            "section marker inside the statement that starts on line %d "
+                            "(is a ';' missing?)",
+                            s->stmts[k].line);
+    }
+    if (!mg->up.present) {
+        diag_add_at(diags, DIAG_ERROR, display, 1, 1,
+                    "no '-- migrate:up' line: a migration starts with its up section");
+    } else if (mg->down.present && down_off < up_off) {
+        diag_add_at(diags, DIAG_ERROR, display, mg->down.line, 1,
+                    "the down section comes before the up section (line %d)", mg->up.line);
+    }
+    if (diag_count(diags, DIAG_ERROR) > before)
+        return OTAP_EINVALID;
+
+    /* assign statements to sections by position */
+    for (size_t k = 0; k < s->nstmts; k++) {
+        const struct sql_stmt *st = &s->stmts[k];
+        struct migration_section *sec = NULL;
+        if (st->off > up_off && (!mg->down.present || st->off < down_off))
+            sec = &mg->up;
+        else if (mg->down.present && st->off > down_off)
+            sec = &mg->down;
+        if (!sec) {
+            diag_add_at(diags, DIAG_ERROR, display, st->line, st->col,
+                        "statement before '-- migrate:up' (on line %d)", mg->up.line);
+            continue;
+        }
+        if (!sec->n)
+            sec->first = k;
+        sec->n++;
+        const char *word = sec->transaction ? transaction_statement(mg, st) : NULL;
+        if (word)
+            diag_add_at(diags, DIAG_ERROR, display, st->line, st->col,
+                        "'%s' inside a migration: otap runs each section in its own "
+                        "transaction (write 'transaction:false' after the marker to manage "
+                        "it yourself)",
+                        word);
+    }
+    if (diag_count(diags, DIAG_ERROR) > before)
+        return OTAP_EINVALID;
+    if (!mg->up.n)
+        diag_add_at(diags, DIAG_WARNING, display, mg->up.line, 1, "the up section is empty");
+    return 0;
+}
+
+void migration_release(struct migration *mg)
+{
+    if (!mg)
+        return;
+    free(mg->name);
+    free(mg->path);
+    free(mg->text);
+    sql_script_release(&mg->script);
+    memset(mg, 0, sizeof(*mg));
+}
+
+static int by_version(const void *a, const void *b)
+{
+    return strcmp(((const struct migration *)a)->version, ((const struct migration *)b)->version);
+}
+
+int migration_set_load(struct migration_set *set, const char *dir, const char *display,
+                       struct diag_list *diags, struct otap_err *err)
+{
+    memset(set, 0, sizeof(*set));
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return otap_err_set(err, OTAP_EEXTERNAL, "cannot open '%s': %s", display, strerror(errno));
+    }
+    size_t before = diag_count(diags, DIAG_ERROR);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t nl = strlen(de->d_name);
+        if (de->d_name[0] == '.' || nl < 4 || strcasecmp(de->d_name + nl - 4, ".sql"))
+            continue;
+        char *path = xasprintf("%s/%s", dir, de->d_name);
+        char *shown = xasprintf("%s/%s", display, de->d_name);
+        struct strbuf sb = STRBUF_INIT;
+        if (strbuf_read_file(&sb, path, MIGRATION_MAX_BYTES) < 0) {
+            diag_add_at(diags, DIAG_ERROR, shown, 0, 0, "cannot read: %s",
+                        errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+            strbuf_release(&sb);
+        } else {
+            size_t len;
+            char *text = strbuf_detach(&sb, &len);
+            struct migration mg;
+            if (migration_parse_take(&mg, de->d_name, shown, text, len, diags) == 0)
+                *XPUSH(&set->items, &set->n, &set->alloc) = mg;
+            else
+                migration_release(&mg);
+        }
+        free(path);
+        free(shown);
+    }
+    closedir(d);
+    if (set->n)
+        qsort(set->items, set->n, sizeof(*set->items), by_version);
+    for (size_t i = 1; i < set->n; i++)
+        if (!strcmp(set->items[i].version, set->items[i - 1].version))
+            diag_add_at(diags, DIAG_ERROR, set->items[i].path, 0, 0,
+                        "version %s is also used by '%s'", set->items[i].version,
+                        set->items[i - 1].path);
+    return diag_count(diags, DIAG_ERROR) > before ? OTAP_EINVALID : 0;
+}
+
+void migration_set_release(struct migration_set *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        migration_release(&set->items[i]);
+    free(set->items);
+    memset(set, 0, sizeof(*set));
+}
+
+const struct migration *migration_set_find(const struct migration_set *set, const char *version)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (!strcmp(set->items[i].version, version))
+            return &set->items[i];
+    return NULL;
+}
+
+char *migration_section_sql(const struct migration *mg, const struct migration_section *sec)
+{
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t k = 0; k < sec->n; k++) {
+        const struct sql_stmt *st = &mg->script.stmts[sec->first + k];
+        strbuf_add(&sb, mg->text + st->off, st->len);
+        strbuf_addstr(&sb, ";\n");
+    }
+    return strbuf_detach(&sb, NULL);
+}

@@ -1,0 +1,87 @@
+/*
+ * Migration files: db/migrations/YYYYMMDDHHMMSS_name.sql.
+ *
+ * The format is dbmate's, so teams can switch without rewriting files:
+ *
+ *     -- migrate:up
+ *     CREATE TABLE users (id bigint PRIMARY KEY);
+ *     -- migrate:down
+ *     DROP TABLE users;
+ *
+ * A section marker may carry "transaction:false" (for CREATE INDEX
+ * CONCURRENTLY and the like): that section's statements then run one by
+ * one outside a transaction. The up section is required, the down section
+ * optional. The checksum is SHA-256 over the whole file's bytes, so any
+ * edit, even to a comment, counts as a change.
+ *
+ * Loading validates everything up front and reports every problem as a
+ * diagnostic with its file and line: names, duplicate versions, missing or
+ * misplaced markers, unknown options, transaction statements inside a
+ * transactional section, unterminated strings, invalid UTF-8. A set with
+ * errors must not be applied.
+ */
+#ifndef OTAP_MIGRATION_H
+#define OTAP_MIGRATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+#include "base/err.h"
+#include "base/sha256.h"
+#include "db/sql_split.h"
+
+#define MIGRATION_VERSION_LEN 14
+/* A migration larger than this is refused rather than read. */
+#define MIGRATION_MAX_BYTES (64u << 20)
+
+struct migration_section {
+    bool present;
+    bool transaction; /* false: "transaction:false" */
+    int line;         /* of the marker */
+    size_t first, n;  /* its statements in script.stmts */
+};
+
+struct migration {
+    char version[MIGRATION_VERSION_LEN + 1];
+    char *name; /* the part after the version, without .sql */
+    char *path; /* as shown in messages: the migrations folder joined with the file */
+    char *text; /* the whole file, NUL-terminated */
+    size_t len;
+    char checksum[SHA256_HEX_LEN + 1];
+    struct sql_script script;
+    struct migration_section up, down;
+};
+
+struct migration_set {
+    struct migration *items; /* sorted by version */
+    size_t n, alloc;
+};
+
+/*
+ * Parses one file's text (ownership of text passes to mg); file_name is
+ * the base name and display the path used in diagnostics. Returns 0, or
+ * OTAP_EINVALID after adding the problems to diags.
+ */
+int migration_parse_take(struct migration *mg, const char *file_name, const char *display,
+                         char *text, size_t len, struct diag_list *diags);
+void migration_release(struct migration *mg);
+
+/*
+ * Loads every *.sql file of dir (display is how dir is shown). A missing
+ * directory is an empty set. Returns 0; OTAP_EINVALID when diags got
+ * errors (the set then holds the files that parsed); OTAP_EEXTERNAL with
+ * err when the directory cannot be read.
+ */
+int migration_set_load(struct migration_set *set, const char *dir, const char *display,
+                       struct diag_list *diags, struct otap_err *err);
+void migration_set_release(struct migration_set *set);
+const struct migration *migration_set_find(const struct migration_set *set, const char *version);
+
+/* Is name a valid migration name part ([a-z0-9_], not empty)? */
+bool migration_name_valid(const char *name);
+
+/* The statements' text of a section, for printing (--dry-run); caller frees. */
+char *migration_section_sql(const struct migration *mg, const struct migration_section *sec);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * The port registry (seeds 000 and 002, "port discipline"): the rules a
+ * manifest's ports must follow, who holds a port right now, and stopping
+ * the processes that hold registry ports.
+ *
+ * ports_check_registry() is pure: it reads the manifest and appends
+ * diagnostics. ports_listeners() reads /proc (Linux only). Nothing here
+ * prints; command lines it returns have passed through redact_text().
+ */
+#ifndef OTAP_PORTS_H
+#define OTAP_PORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/diag.h"
+#include "base/err.h"
+#include "manifest/manifest.h"
+
+/* Appends every registry rule the manifest breaks to d; returns how many. */
+size_t ports_check_registry(const struct manifest *m, struct diag_list *d);
+
+/* Is port inside the registry: the allowed range, or any block when no range? */
+bool ports_in_registry(const struct manifest *m, int port);
+/* The innermost block holding port, or NULL. */
+const struct manifest_block *ports_block_of(const struct manifest *m, int port);
+
+struct port_listener {
+    int port;
+    bool ipv6;
+    char *address;       /* local address as text, e.g. 127.0.0.1 or :: */
+    unsigned long inode; /* socket inode */
+    pid_t pid;           /* 0 when no visible process holds it */
+    char *command;       /* redacted command line, or NULL */
+};
+
+struct port_listeners {
+    struct port_listener *items;
+    size_t n, alloc;
+};
+
+/*
+ * Fills out with every TCP socket listening on a port in [lo, hi], IPv4
+ * and IPv6, with the process holding it when /proc lets us see it.
+ * Sorted by port. Returns 0 or OTAP_EEXTERNAL when /proc/net cannot be read.
+ */
+int ports_listeners(int lo, int hi, struct port_listeners *out, struct otap_err *err);
+void ports_listeners_release(struct port_listeners *l);
+
+enum ports_stop_result {
+    PORTS_STOP_TERMINATED, /* exited after SIGTERM */
+    PORTS_STOP_KILLED,     /* needed SIGKILL */
+    PORTS_STOP_GONE,       /* was already gone */
+    PORTS_STOP_REFUSED,    /* pid 1 or otap itself */
+    PORTS_STOP_FAILED,     /* could not signal it (errno in *errnum) */
+};
+
+/*
+ * Stops pid: SIGTERM, then SIGKILL when it is still there after grace_ms.
+ * Never signals pid 1 or the calling process.
+ */
+enum ports_stop_result ports_stop(pid_t pid, int grace_ms, int *errnum);
+const char *ports_stop_result_name(enum ports_stop_result r);
+
+#endif

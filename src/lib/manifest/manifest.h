@@ -1,0 +1,259 @@
+/*
+ * The manifest: otap.yaml, the single source of truth of a project.
+ *
+ * manifest_load_*() parse the YAML with libfyaml and validate the whole
+ * schema in one pass, appending every problem to a diag_list with its
+ * line and column. They return a manifest only when there are no errors
+ * (warnings are allowed); otherwise NULL, and the list says why. The
+ * returned structure owns all its strings and is freed by manifest_free().
+ *
+ * Positions (line, col) are 1-based and point at the key or value the
+ * field came from, so later checks (ports, contract) can report against
+ * the same file.
+ */
+#ifndef OTAP_MANIFEST_H
+#define OTAP_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+
+/* The four fixed OTAP stages, in promotion order. */
+enum otap_stage { STAGE_O = 0, STAGE_T = 1, STAGE_A = 2, STAGE_P = 3, STAGE_COUNT = 4 };
+
+struct manifest_pos {
+    int line, col;
+};
+
+struct manifest_deploy {
+    char *driver; /* "run" or "local"; NULL when the environment has no deploy */
+    char *run;    /* command for the run driver */
+    long timeout_s;
+    char *service; /* for the local driver: the service it runs, or NULL */
+    struct manifest_pos pos;
+    struct manifest_pos service_pos;
+};
+
+struct manifest_env {
+    char *name;
+    enum otap_stage stage;
+    char **branches;
+    size_t nbranches;
+    char *marker;
+    char **requires;
+    size_t nrequires;
+    bool protected;
+    struct manifest_deploy deploy;
+    struct manifest_pos pos;
+    struct manifest_pos requires_pos;
+};
+
+struct manifest_health {
+    char *liveness;  /* e.g. /health */
+    char *health;    /* e.g. /api/v2/health */
+    char *readiness; /* e.g. /api/v2/ready */
+};
+
+struct manifest_service_url {
+    char *env; /* an environment name, letter or synonym */
+    char *url; /* base URL, no trailing slash */
+    struct manifest_pos pos;
+};
+
+struct manifest_service {
+    char *name;
+    int port; /* 0: none */
+    char *run;
+    struct manifest_health health;
+    char **depends_on;
+    size_t ndepends_on;
+    struct manifest_service_url *urls; /* where each environment runs it */
+    size_t nurls;
+    struct manifest_pos pos;
+    struct manifest_pos port_pos;
+    struct manifest_pos depends_pos;
+};
+
+struct manifest_block {
+    char *name;
+    int lo, hi;
+    char *within; /* the block this one is nested in on purpose, or NULL */
+    char *purpose;
+    struct manifest_pos pos;
+};
+
+struct manifest_ports {
+    bool has_range;
+    int lo, hi;
+    struct manifest_pos range_pos;
+    struct manifest_block *blocks;
+    size_t nblocks;
+};
+
+enum contract_type {
+    CT_STRING,
+    CT_INT,
+    CT_BOOL,
+    CT_ENUM,
+    CT_URL,
+    CT_CSV,
+    CT_DURATION,
+    CT_PORT,
+    CT_SECRET,
+};
+
+struct contract_var {
+    char *name;
+    enum contract_type type;
+    bool required_always;
+    char **required_envs; /* required only in these environments */
+    size_t nrequired_envs;
+    char *default_value;
+    char **aliases;
+    size_t naliases;
+    char *description;
+    char *example;
+    char **values; /* enum */
+    size_t nvalues;
+    char **schemes; /* url */
+    size_t nschemes;
+    enum contract_type item_type; /* csv */
+    bool has_min, has_max;
+    long long min, max; /* int, or length bounds for secret via min_length */
+    long min_length;
+    char *one_of; /* group name */
+    struct manifest_pos pos;
+};
+
+struct manifest_gate {
+    char *name;
+    char *run;
+    long timeout_s;
+    struct manifest_pos pos;
+};
+
+struct manifest_flag {
+    char *name;
+    char *owner;
+    char *expires; /* YYYY-MM-DD */
+    bool default_on;
+    char **on; /* environments where it is on */
+    size_t non;
+    int rollout; /* percentage, 0..100; -1 when not set */
+    char *description;
+    struct manifest_pos pos;
+};
+
+struct manifest_database {
+    char *url_var;      /* name of the config variable holding the URL */
+    char *migrations;   /* directory */
+    char *schema;       /* schema dump file, or NULL */
+    char *marker_table; /* the environment marker's table (bk_env_marker) */
+    struct manifest_pos pos;
+};
+
+struct manifest_release {
+    char *version_file;
+    char *changelog;
+    char *tag_prefix;
+};
+
+/* A custom secret rule (secrets.rules); see docs/secrets.md. */
+struct manifest_secret_rule {
+    char *id;
+    char *description;
+    char *pattern;
+    char **keywords;
+    size_t nkeywords;
+    double entropy;
+    int group; /* -1: the first capture group if the pattern has one, else the match */
+    struct manifest_pos pos, pattern_pos;
+};
+
+/* An allowlist regex, with where it was written. */
+struct manifest_regex {
+    char *re;
+    struct manifest_pos pos;
+};
+
+struct manifest_secrets {
+    struct manifest_secret_rule *rules;
+    size_t nrules;
+    char **disable; /* built-in rule ids turned off */
+    size_t ndisable;
+    struct manifest_regex *allow_paths; /* matched against the path */
+    size_t nallow_paths;
+    struct manifest_regex *allow_patterns; /* matched against the secret */
+    size_t nallow_patterns;
+    char **stopwords; /* a secret containing one (any case) is not reported */
+    size_t nstopwords;
+    char *baseline;          /* relative to the project root; NULL: the default */
+    long long max_file_size; /* bytes; 0: the default */
+};
+
+struct manifest {
+    char *path; /* the file it was read from */
+    char *dir;  /* the directory holding it: the project root */
+    char *project;
+    struct manifest_env *envs;
+    size_t nenvs;
+    struct manifest_service *services;
+    size_t nservices;
+    struct manifest_ports ports;
+    struct contract_var *config;
+    size_t nconfig;
+    struct manifest_database database; /* url_var NULL when absent */
+    bool has_slo;
+    double slo_p95_ms;
+    double slo_error_rate;
+    struct manifest_flag *flags;
+    size_t nflags;
+    struct manifest_release release;
+    struct manifest_gate *gates;
+    size_t ngates;
+    char *config_docs; /* docs.config: a file with the contract table between markers */
+    struct manifest_secrets secrets;
+};
+
+/* Largest manifest otap reads; a larger file is refused, not parsed. */
+#define MANIFEST_MAX_BYTES (4u << 20)
+
+struct manifest *manifest_load_file(const char *path, struct diag_list *diags);
+/* name is used in diagnostics; data need not be NUL-terminated. */
+struct manifest *manifest_load_buffer(const char *data, size_t len, const char *name,
+                                      struct diag_list *diags);
+void manifest_free(struct manifest *m);
+
+/*
+ * Finds otap.yaml from dir upwards, like git finds .git. Returns a newly
+ * allocated path or NULL.
+ */
+char *manifest_find(const char *dir);
+
+/*
+ * Looks an environment up by name, by stage letter (O, T, A, P) or by a
+ * common synonym (dev, acceptance, prod...). NULL when none matches.
+ */
+const struct manifest_env *manifest_env_find(const struct manifest *m, const char *name);
+/* The environment whose branch globs match branch, or NULL. */
+const struct manifest_env *manifest_env_for_branch(const struct manifest *m, const char *branch,
+                                                   const char **matched_glob);
+const struct manifest_service *manifest_service_find(const struct manifest *m, const char *name);
+/*
+ * The base URL of service s in env: its 'urls' entry, else for the O and T
+ * stages http://127.0.0.1:PORT; NULL when unknown (caller frees).
+ */
+char *manifest_service_url(const struct manifest *m, const struct manifest_service *s,
+                           const struct manifest_env *env);
+const struct manifest_gate *manifest_gate_find(const struct manifest *m, const char *name);
+/* Variables required in env (always-required ones included). */
+bool manifest_var_required_in(const struct contract_var *v, const char *env);
+
+const char *manifest_stage_letter(enum otap_stage s);
+const char *contract_type_name(enum contract_type t);
+
+/* The requirement name that means "an acceptance sign-off was recorded". */
+#define MANIFEST_REQ_SIGNOFF "signoff"
+
+#endif

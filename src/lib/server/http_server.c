@@ -1,0 +1,528 @@
+/*
+ * The server around libmicrohttpd: per-request state, routing, auth,
+ * limits, logging and metrics, so that a handler only answers.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers, then with each piece of the body, then once more to
+ * ask for the answer. The body is collected up to max_body; beyond it the
+ * rest is drained and the answer is 413, without the handler being run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/http_server.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "base/banned.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct http_server_opts o;
+    atomic_int in_flight;
+    atomic_int open_conns;
+    int port;
+};
+
+struct req_state {
+    long long start_ns;
+    struct strbuf body;
+    bool too_large;
+    bool answered;
+    char request_id[72];
+    unsigned status;
+    const char *route; /* the pattern, for logs and metrics */
+    const char *actor;
+    enum role role;
+    size_t bytes_out;
+    char method[16];
+    char *path;
+    size_t received; /* body bytes seen, kept or not */
+};
+
+#define HTTP_DRAIN_BYTES (1u << 20)
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- helpers for handlers ---------------------------------------------- */
+
+void http_time_now(char out[40])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 40, "%s.%03dZ", base, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+void http_log_line(FILE *log, json_t *line)
+{
+    if (!log) {
+        json_decref(line);
+        return;
+    }
+    char now[40];
+    http_time_now(now);
+    json_t *full = json_pack("{s:s}", "time", now);
+    json_object_update(full, line);
+    json_decref(line);
+    char *text = json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    flockfile(log);
+    fputs(text, log);
+    fputc('\n', log);
+    fflush(log);
+    funlockfile(log);
+    free(text);
+    json_decref(full);
+}
+
+const char *http_query(const struct http_request *rq, const char *name)
+{
+    return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
+const char *http_param(const struct http_request *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->nparams; i++)
+        if (!strcmp(rq->param_names[i], name))
+            return rq->param_values[i];
+    return NULL;
+}
+
+void http_error(struct http_response *rs, unsigned status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    json_decref(rs->json);
+    rs->status = status;
+    rs->json = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", msg);
+    free(msg);
+}
+
+json_t *http_body_json(const struct http_request *rq, struct http_response *rs)
+{
+    if (!rq->body_len) {
+        http_error(rs, 400, "bad_request", "this endpoint wants a JSON object as its body");
+        return NULL;
+    }
+    json_error_t e;
+    json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!doc) {
+        http_error(rs, 400, "bad_json", "malformed JSON at line %d, column %d: %s", e.line,
+                   e.column, e.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        http_error(rs, 400, "bad_json", "the body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+bool http_route_match(const char *pattern, const char *path, char **names, char **values, size_t *n)
+{
+    *n = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            if (!close || *n >= HTTP_MAX_PARAMS)
+                goto fail;
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (!len)
+                goto fail;
+            names[*n] = xstrndup(p + 1, (size_t)(close - p - 1));
+            values[*n] = xstrndup(s, len);
+            (*n)++;
+            p = close + 1;
+            s += len;
+            continue;
+        }
+        if (*p != *s)
+            goto fail;
+        p++;
+        s++;
+    }
+    if (!*p && !*s)
+        return true;
+fail:
+    for (size_t i = 0; i < *n; i++) {
+        free(names[i]);
+        free(values[i]);
+    }
+    *n = 0;
+    return false;
+}
+
+/* ---- per request ---------------------------------------------------------- */
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.' || *p == ':'))
+            return false;
+    return true;
+}
+
+static void new_request_id(char out[72])
+{
+    unsigned char raw[8];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        /* no entropy: the clock still tells requests apart in the log */
+        long long t = now_ns();
+        memcpy(raw, &t, sizeof(raw));
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[16] = '\0';
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, struct req_state *st,
+                               struct http_response *rs)
+{
+    char *body;
+    size_t len;
+    const char *type;
+    if (rs->json) {
+        body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        len = strlen(body);
+        type = "application/json";
+    } else {
+        body = rs->text ? rs->text : xstrdup("");
+        rs->text = NULL;
+        len = strlen(body);
+        type = rs->content_type ? rs->content_type : "text/plain; charset=utf-8";
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "X-Request-Id", st->request_id);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (rs->status == 401)
+        MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"otap\"");
+    st->status = rs->status;
+    st->bytes_out = len;
+    st->answered = true;
+    enum MHD_Result ret = MHD_queue_response(c, rs->status, r);
+    MHD_destroy_response(r);
+    json_decref(rs->json);
+    free(rs->text);
+    return ret;
+}
+
+/* Who is calling: the role of the bearer token, or ROLE_NONE. */
+static enum role authenticate(const struct http_server *s, struct MHD_Connection *c,
+                              struct req_state *st, bool *bad_token)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    *bad_token = false;
+    st->actor = "anonymous";
+    if (!auth)
+        return ROLE_NONE;
+    if (strncasecmp(auth, "Bearer ", 7)) {
+        *bad_token = true;
+        return ROLE_NONE;
+    }
+    const struct token *t = s->o.tokens ? tokens_verify(s->o.tokens, auth + 7) : NULL;
+    if (!t) {
+        *bad_token = true;
+        return ROLE_NONE;
+    }
+    st->actor = t->name;
+    return t->role;
+}
+
+static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
+                                struct req_state *st, const char *url, const char *method)
+{
+    struct http_response rs = {0};
+    const struct http_route *route = NULL;
+    bool path_known = false;
+    struct http_request rq = {0};
+    for (size_t i = 0; i < s->o.nroutes && !route; i++) {
+        const struct http_route *r = &s->o.routes[i];
+        size_t n;
+        if (!http_route_match(r->pattern, url, rq.param_names, rq.param_values, &n))
+            continue;
+        path_known = true;
+        rq.nparams = n;
+        if (strcmp(r->method, method)) {
+            for (size_t k = 0; k < n; k++) {
+                free(rq.param_names[k]);
+                free(rq.param_values[k]);
+            }
+            rq.nparams = 0;
+            continue;
+        }
+        route = r;
+    }
+    if (!route) {
+        st->route = path_known ? "method_not_allowed" : "not_found";
+        if (path_known)
+            http_error(&rs, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
+        else
+            http_error(&rs, 404, "not_found", "no such endpoint: %s", url);
+        return respond(c, st, &rs);
+    }
+    st->route = route->pattern;
+    if (st->too_large) {
+        for (size_t k = 0; k < rq.nparams; k++) {
+            free(rq.param_names[k]);
+            free(rq.param_values[k]);
+        }
+        http_error(&rs, 413, "too_large", "the body is larger than %zu bytes", s->o.max_body);
+        return respond(c, st, &rs);
+    }
+
+    bool bad_token;
+    enum role role = authenticate(s, c, st, &bad_token);
+    st->role = role;
+    enum role need = route->role;
+    if (need == ROLE_VIEWER && s->o.anonymous_read && role == ROLE_NONE && !bad_token)
+        need = ROLE_NONE;
+    if (need != ROLE_NONE && role == ROLE_NONE) {
+        http_error(&rs, 401, "unauthorized",
+                   bad_token ? "the bearer token is not valid"
+                             : "this endpoint needs a bearer token (Authorization: Bearer ...)");
+    } else if (role < need) {
+        http_error(&rs, 403, "forbidden", "this endpoint needs the %s role; '%s' has %s",
+                   role_name(need), st->actor, role_name(role));
+    } else {
+        rq.conn = c;
+        rq.method = method;
+        rq.path = url;
+        rq.body = st->body.buf;
+        rq.body_len = st->body.len;
+        rq.role = role;
+        rq.actor = st->actor;
+        rq.request_id = st->request_id;
+        rq.app = s->o.app;
+        rs.status = 200;
+        route->handler(&rq, &rs);
+        if (!rs.json && !rs.text)
+            http_error(&rs, 500, "internal", "the handler gave no answer");
+    }
+    for (size_t k = 0; k < rq.nparams; k++) {
+        free(rq.param_names[k]);
+        free(rq.param_values[k]);
+    }
+    return respond(c, st, &rs);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct req_state *st = *con_cls;
+    if (!st) {
+        st = xcalloc(1, sizeof(*st));
+        st->start_ns = now_ns();
+        strbuf_init(&st->body, s->o.max_body + 1);
+        st->route = "not_found";
+        st->actor = "anonymous";
+        snprintf(st->method, sizeof(st->method), "%s", method);
+        st->path = xstrndup(url, 512);
+        const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid && request_id_ok(rid))
+            snprintf(st->request_id, sizeof(st->request_id), "%s", rid);
+        else
+            new_request_id(st->request_id);
+        *con_cls = st;
+        atomic_fetch_add(&s->in_flight, 1);
+        metrics_gauge_add(s->o.metrics, "otap_http_requests_in_flight", "Requests being served now",
+                          NULL, 1);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
+            st->too_large = true; /* answered below, without reading the body */
+        if (!st->too_large)
+            return MHD_YES;
+    }
+    if (*upload_size) {
+        st->received += *upload_size;
+        if (!st->too_large && strbuf_add(&st->body, upload, *upload_size) < 0)
+            st->too_large = true;
+        *upload_size = 0;
+        /* drain a modest excess so the client reads its 413; beyond that, answer and close */
+        if (!st->too_large || st->received <= s->o.max_body + HTTP_DRAIN_BYTES)
+            return MHD_YES;
+    }
+    if (st->answered)
+        return MHD_YES;
+    return dispatch(s, c, st, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct req_state *st = *con_cls;
+    if (!st)
+        return;
+    double secs = (double)(now_ns() - st->start_ns) / 1e9;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char remote[INET6_ADDRSTRLEN] = "-";
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, remote,
+                      sizeof(remote));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, remote,
+                      sizeof(remote));
+    }
+    const union MHD_ConnectionInfo *mi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    unsigned status = st->status ? st->status : (mi ? mi->http_status : 0);
+
+    char *route = metrics_escape(st->route);
+    char labels[512];
+    snprintf(labels, sizeof(labels), "route=\"%s\",status=\"%u\"", route, status);
+    metrics_counter_add(s->o.metrics, "otap_http_requests_total", "Requests by route and status",
+                        labels, 1);
+    snprintf(labels, sizeof(labels), "route=\"%s\"", route);
+    metrics_observe(s->o.metrics, "otap_http_request_duration_seconds",
+                    "Time from the request's first byte to the last byte of the answer", labels,
+                    secs);
+    metrics_gauge_add(s->o.metrics, "otap_http_requests_in_flight", "Requests being served now",
+                      NULL, -1);
+    free(route);
+
+    if (s->o.log) {
+        json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:s, s:s, s:s}", "request_id",
+                                 st->request_id, "method", st->method, "path", st->path, "route",
+                                 st->route, "status", (int)status, "duration_ms",
+                                 round(secs * 1e6) / 1e3, "bytes", (json_int_t)st->bytes_out,
+                                 "actor", st->actor, "role", role_name(st->role), "remote", remote);
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(
+                line, "terminated",
+                json_string(toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED   ? "timeout"
+                            : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT    ? "client_abort"
+                            : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+                                                                            : "error"));
+        http_log_line(s->o.log, line);
+    }
+    strbuf_release(&st->body);
+    free(st->path);
+    free(st);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* libmicrohttpd's own complaints, as JSON lines like everything else on the log */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct http_server *s = cls;
+    if (!s->o.log)
+        return;
+    char *msg = xvasprintf(fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    http_log_line(s->o.log, json_pack("{s:s, s:s}", "event", "http_error", "message", msg));
+    free(msg);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c, (void)socket_ctx;
+    struct http_server *s = cls;
+    int delta = code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+    atomic_fetch_add(&s->open_conns, delta);
+    metrics_gauge_add(s->o.metrics, "otap_http_connections_open", "Open client connections", NULL,
+                      delta);
+}
+
+int http_server_start(struct http_server **out, const struct http_server_opts *o,
+                      struct otap_err *err)
+{
+    struct sockaddr_storage ss = {0};
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (strchr(o->host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)o->port);
+        if (inet_pton(AF_INET6, o->host, &a->sin6_addr) != 1)
+            return otap_err_set(err, OTAP_EUSAGE, "'%s' is not an IP address", o->host);
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)o->port);
+        if (inet_pton(AF_INET, o->host, &a->sin_addr) != 1)
+            return otap_err_set(err, OTAP_EUSAGE, "'%s' is not an IP address", o->host);
+    }
+    struct http_server *s = xcalloc(1, sizeof(*s));
+    s->o = *o;
+    atomic_init(&s->in_flight, 0);
+    atomic_init(&s->open_conns, 0);
+    /* the logger comes first, so that libmicrohttpd's complaints about the rest reach it */
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 2,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_conns, MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+    if (!s->d) {
+        int e = errno;
+        free(s);
+        return otap_err_set(err, OTAP_EEXTERNAL, "cannot listen on %s:%d: %s", o->host, o->port,
+                            e ? strerror(e) : "libmicrohttpd refused the options");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s, unsigned grace_ms)
+{
+    if (!s)
+        return;
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    long long deadline = now_ns() + (long long)grace_ms * 1000000LL;
+    while (atomic_load(&s->in_flight) > 0 && now_ns() < deadline)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    MHD_stop_daemon(s->d);
+    free(s);
+}

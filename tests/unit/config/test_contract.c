@@ -1,0 +1,331 @@
+/*
+ * Unit tests for src/lib/contract.c on real files: a temporary project
+ * with otap.yaml and dotenv layers, evaluated for one environment.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/contract.h"
+#include "base/xalloc.h"
+
+static const char manifest_text[] =
+    "project: t\n"
+    "environments:\n"
+    "  - { name: development }\n"
+    "  - { name: staging }\n"
+    "  - { name: production }\n"
+    "config:\n"
+    "  ENVIRONMENT: { type: enum, values: [development, staging, production], aliases: "
+    "[PYTHON_ENV], required: true }\n"
+    "  DATABASE_URL: { type: url, schemes: [postgresql], required: true, one_of: "
+    "\"db:url\" }\n"
+    "  POSTGRES_USER: { one_of: \"db:parts\" }\n"
+    "  POSTGRES_PASSWORD: { type: secret, one_of: \"db:parts\" }\n"
+    "  POSTGRES_DB: { one_of: \"db:parts\" }\n"
+    "  POSTGRES_HOST: { one_of: \"db:parts\", default: localhost }\n"
+    "  POSTGRES_PORT: { type: port, one_of: \"db:parts\", default: \"5432\" }\n"
+    "  SECRET_KEY: { type: secret, min_length: 32, aliases: [JWT_SECRET], required: "
+    "[staging, production] }\n"
+    "  PORT: { type: port, default: \"9000\" }\n"
+    "  DEBUG: { type: bool }\n"
+    "  TIMEOUT: { type: duration }\n"
+    "database: { url: DATABASE_URL }\n";
+
+static const char good_secret[] = "Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA";
+
+struct project {
+    char dir[64];
+    struct manifest *m;
+};
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(path);
+}
+
+static int setup(void **state)
+{
+    struct project *p = calloc(1, sizeof(*p));
+    snprintf(p->dir, sizeof(p->dir), "/tmp/otap-contract-XXXXXX");
+    assert_non_null(mkdtemp(p->dir));
+    write_file(p->dir, "otap.yaml", manifest_text);
+    char *path = xasprintf("%s/otap.yaml", p->dir);
+    struct diag_list dl;
+    diag_list_init(&dl, "otap.yaml");
+    p->m = manifest_load_file(path, &dl);
+    for (size_t i = 0; i < dl.n; i++)
+        print_message("%d:%d: %s\n", dl.items[i].line, dl.items[i].col, dl.items[i].msg);
+    assert_non_null(p->m);
+    diag_list_release(&dl);
+    free(path);
+    *state = p;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct project *p = *state;
+    char *cmd = xasprintf("rm -rf '%s'", p->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    manifest_free(p->m);
+    free(p);
+    return 0;
+}
+
+/* Does some diagnostic (in file, at line; NULL/0 for any) contain needle? */
+static int has(const struct contract_eval *ev, const char *file, int line, const char *needle)
+{
+    for (size_t i = 0; i < ev->diags.n; i++) {
+        const struct diag *d = &ev->diags.items[i];
+        if ((!file || !strcmp(diag_file(&ev->diags, d), file)) && (!line || d->line == line) &&
+            strstr(d->msg, needle))
+            return 1;
+    }
+    for (size_t i = 0; i < ev->diags.n; i++)
+        print_message("  have %s:%d: %s\n", diag_file(&ev->diags, &ev->diags.items[i]),
+                      ev->diags.items[i].line, ev->diags.items[i].msg);
+    return 0;
+}
+
+static void eval(struct project *p, const char *env, char **process, struct contract_eval *ev)
+{
+    assert_int_equal(contract_eval(ev, p->m, "otap.yaml", env, process, NULL), 0);
+}
+
+static void test_contract_layers_and_sources(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env", "PORT=1111\nDEBUG=true\nDATABASE_URL=postgres://u@h/base\n");
+    write_file(p->dir, ".env.local", "PORT=2222\n");
+    write_file(p->dir, ".env.development", "PORT=3333\nTIMEOUT=5m\n");
+    write_file(p->dir, ".env.development.local", "PORT=4444\n");
+    char *process[] = {"DEBUG=false", NULL};
+    struct contract_eval ev;
+    eval(p, "dev", process, &ev);
+    assert_string_equal(ev.env->name, "development");
+    assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
+    const struct contract_value *v = contract_value_of(&ev, "PORT");
+    assert_string_equal(v->value, "4444");
+    assert_string_equal(v->source, ".env.development.local:1");
+    assert_string_equal(contract_value_of(&ev, "DEBUG")->source, "process");
+    assert_string_equal(contract_value_of(&ev, "TIMEOUT")->source, ".env.development:2");
+    /* normalised, and ENVIRONMENT supplied by otap */
+    v = contract_value_of(&ev, "DATABASE_URL");
+    assert_string_equal(v->value, "postgresql://u@h/base");
+    assert_string_equal(v->note, "normalised from postgres://");
+    assert_string_equal(contract_value_of(&ev, "ENVIRONMENT")->value, "development");
+    assert_string_equal(contract_value_of(&ev, "ENVIRONMENT")->source, "otap");
+    contract_eval_release(&ev);
+}
+
+static void test_contract_aliases(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env",
+               "DATABASE_URL=postgresql://h/db\nJWT_SECRET=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
+    struct contract_eval ev;
+    eval(p, "development", NULL, &ev);
+    const struct contract_value *v = contract_value_of(&ev, "SECRET_KEY");
+    assert_string_equal(v->value, good_secret);
+    assert_string_equal(v->alias, "JWT_SECRET");
+    assert_true(has(&ev, ".env", 2, "'JWT_SECRET' is deprecated: rename it to 'SECRET_KEY'"));
+    assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
+    contract_eval_release(&ev);
+
+    char *process[] = {"SECRET_KEY=another-value-that-is-long-enough-1234", NULL};
+    eval(p, "development", process, &ev);
+    assert_true(has(&ev, ".env", 2,
+                    "'JWT_SECRET' (an alias of 'SECRET_KEY') and 'SECRET_KEY' "
+                    "are both set, to different values"));
+    contract_eval_release(&ev);
+}
+
+static void test_contract_required_and_groups(void **state)
+{
+    struct project *p = *state;
+    struct contract_eval ev;
+    eval(p, "production", NULL, &ev);
+    assert_true(has(&ev, "otap.yaml", 8,
+                    "'DATABASE_URL' is required in production but not set; "
+                    "set DATABASE_URL or POSTGRES_USER+POSTGRES_PASSWORD+"
+                    "POSTGRES_DB+POSTGRES_HOST+POSTGRES_PORT"));
+    assert_true(has(&ev, "otap.yaml", 14,
+                    "'SECRET_KEY' is required in production but not set "
+                    "(or its alias JWT_SECRET)"));
+    contract_eval_release(&ev);
+
+    /* the parts satisfy the group, and make the URL, percent-encoded */
+    write_file(
+        p->dir, ".env.production",
+        "POSTGRES_USER=app\nPOSTGRES_PASSWORD=p@ss:w/rd%-long-enough-123\n"
+        "POSTGRES_DB=app db\nPOSTGRES_HOST=::1\nSECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
+    eval(p, "production", NULL, &ev);
+    assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
+    const struct contract_value *v = contract_value_of(&ev, "DATABASE_URL");
+    assert_string_equal(v->value,
+                        "postgresql://app:p%40ss%3Aw%2Frd%25-long-enough-123@[::1]:5432/app%20db");
+    assert_string_equal(v->note, "built from the POSTGRES_* parts");
+    contract_eval_release(&ev);
+}
+
+static void test_contract_types(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env",
+               "DATABASE_URL=mysql://h/db\nPORT=99999\nDEBUG=maybe\n"
+               "TIMEOUT=soon\nENVIRONMENT=qa\n");
+    struct contract_eval ev;
+    eval(p, "development", NULL, &ev);
+    assert_true(has(&ev, ".env", 1, "'DATABASE_URL' must use scheme postgresql, not 'mysql'"));
+    assert_true(has(&ev, ".env", 2, "'PORT' must be a port number 1-65535, not '99999'"));
+    assert_true(has(&ev, ".env", 3, "'DEBUG' must be true or false, not 'maybe'"));
+    assert_true(has(&ev, ".env", 4, "'TIMEOUT' must be a duration"));
+    assert_true(has(&ev, ".env", 5,
+                    "'ENVIRONMENT' says 'qa', but the environment is "
+                    "'development'"));
+    contract_eval_release(&ev);
+}
+
+static void test_contract_unknown_keys(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env.local", "DATABASE_URL=postgresql://h/db\nSECRET_KYE=x\nFOO=1\n");
+    struct contract_eval ev;
+    eval(p, "development", NULL, &ev);
+    assert_true(has(&ev, ".env.local", 2,
+                    "'SECRET_KYE' is not in the config contract (did you "
+                    "mean 'SECRET_KEY'?)"));
+    assert_true(has(&ev, ".env.local", 3, "'FOO' is not in the config contract"));
+    contract_eval_release(&ev);
+}
+
+static void test_contract_secrets(void **state)
+{
+    (void)state;
+    assert_true(contract_is_placeholder("changeme"));
+    assert_true(contract_is_placeholder("<your secret>"));
+    assert_true(contract_is_placeholder("your-api-key-here"));
+    assert_true(contract_is_placeholder("xxxxxxxx"));
+    assert_true(contract_is_placeholder("Secret"));
+    assert_true(contract_is_placeholder("${SECRET_KEY}"));
+    assert_false(contract_is_placeholder(good_secret));
+    assert_true(contract_secret_bits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") < 1);
+    assert_true(contract_secret_bits("passwordpassword") < 64);
+    assert_true(contract_secret_bits(good_secret) > 128);
+
+    struct contract_var v = {.name = "K", .type = CT_SECRET};
+    char *msg = contract_check_value(&v, "short");
+    assert_string_equal(msg, "'K' is shorter than 16 characters");
+    free(msg);
+    msg = contract_check_value(&v, "abababababababababababab");
+    assert_non_null(strstr(msg, "too predictable"));
+    assert_null(strstr(msg, "abab"));
+    free(msg);
+    assert_null(contract_check_value(&v, good_secret));
+}
+
+static void test_contract_shared_secret_across_environments(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env", "DATABASE_URL=postgresql://h/db\n");
+    write_file(p->dir, ".env.staging", "SECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
+    write_file(p->dir, ".env.production", "SECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
+    char *process[] = {NULL};
+    struct contract_eval ev;
+    eval(p, "production", process, &ev);
+    assert_true(has(&ev, ".env.production", 1,
+                    "'SECRET_KEY' in production is the same as in "
+                    "staging (.env.staging:1)"));
+    contract_eval_release(&ev);
+    write_file(p->dir, ".env.staging", "SECRET_KEY=Another0ne-Rand0m-Secret-Value-42xyz\n");
+    eval(p, "production", process, &ev);
+    assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
+    contract_eval_release(&ev);
+}
+
+static void test_contract_child_env(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env", "PYTHON_ENV=development\nDATABASE_URL=postgresql+asyncpg://h/db\n");
+    char *process[] = {"PATH=/bin", "JWT_SECRET=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA", "PORT=1234",
+                       NULL};
+    struct contract_eval ev;
+    eval(p, "development", process, &ev);
+    char **envp = contract_child_env(&ev, process);
+    int path = 0, jwt = 0, secret = 0, port = 0, url = 0, envname = 0, python_env = 0;
+    for (char **e = envp; *e; e++) {
+        path += !strcmp(*e, "PATH=/bin");
+        jwt += !strncmp(*e, "JWT_SECRET=", 11);
+        python_env += !strncmp(*e, "PYTHON_ENV=", 11);
+        secret += !strcmp(*e, "SECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA");
+        port += !strcmp(*e, "PORT=1234");
+        url += !strcmp(*e, "DATABASE_URL=postgresql://h/db");
+        envname += !strcmp(*e, "ENVIRONMENT=development");
+    }
+    assert_int_equal(path, 1);
+    assert_int_equal(jwt, 0);
+    assert_int_equal(python_env, 0);
+    assert_int_equal(secret, 1);
+    assert_int_equal(port, 1);
+    assert_int_equal(url, 1);
+    assert_int_equal(envname, 1);
+    contract_child_env_free(envp);
+    contract_eval_release(&ev);
+}
+
+static void test_contract_pg_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"postgres://u:p@h:5432/d", "postgresql://u:p@h:5432/d"},
+        {"postgresql://h/d", "postgresql://h/d"},
+        {"postgresql+asyncpg://u@h/d?sslmode=require", "postgresql://u@h/d?sslmode=require"},
+        {"POSTGRES+psycopg2://h/d", "postgresql://h/d"},
+        {"mysql://h/d", NULL},
+        {"not a url", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *r = contract_normalise_pg_url(cases[i].in);
+        if (cases[i].out)
+            assert_string_equal(r, cases[i].out);
+        else
+            assert_null(r);
+        free(r);
+    }
+    char *u = contract_build_pg_url("us er", "p:w@/", "db.internal", "5432", "my/db");
+    assert_string_equal(u, "postgresql://us%20er:p%3Aw%40%2F@db.internal:5432/my%2Fdb");
+    free(u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_contract_layers_and_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_aliases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_required_and_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_unknown_keys, setup, teardown),
+        cmocka_unit_test(test_contract_secrets),
+        cmocka_unit_test_setup_teardown(test_contract_shared_secret_across_environments, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_contract_child_env, setup, teardown),
+        cmocka_unit_test(test_contract_pg_urls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
