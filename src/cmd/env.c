@@ -181,10 +181,7 @@ static int verb_show(struct cli *cli, int argc, char **argv)
     json_t *vars = json_array();
     for (size_t i = 0; i < ev.nvalues; i++) {
         const struct contract_value *cv = &ev.values[i];
-        /* a string whose name says it is a secret is treated as one: types can be mistyped */
-        bool secret = cv->var->type == CT_SECRET ||
-                      (cv->var->type == CT_STRING &&
-                       redact_name_is_secret(cv->var->name, (int)strlen(cv->var->name)));
+        bool secret = contract_is_secret(cv->var, cv->var->name);
         json_t *o = json_pack("{s:s, s:s, s:b}", "name", cv->var->name, "type",
                               contract_type_name(cv->var->type), "secret", secret);
         if (!cv->value) {

@@ -647,11 +647,13 @@ int contract_eval(struct contract_eval *ev, const struct manifest *m, const char
                   const char *env_name, char *const *process, struct otap_err *err)
 {
     memset(ev, 0, sizeof(*ev));
-    ev->m = m;
-    diag_list_init(&ev->diags, manifest_name);
-    ev->env = manifest_env_find(m, env_name);
-    if (!ev->env)
+    const struct manifest_env *env = manifest_env_find(m, env_name);
+    /* before anything is allocated: a failed call leaves nothing to release */
+    if (!env)
         return otap_err_set(err, OTAP_EUSAGE, "no environment '%s'", env_name);
+    ev->m = m;
+    ev->env = env;
+    diag_list_init(&ev->diags, manifest_name);
     load_layers(ev);
     struct dotenv *layers[CONTRACT_LAYERS];
     for (int i = 0; i < CONTRACT_LAYERS; i++)
@@ -666,6 +668,15 @@ int contract_eval(struct contract_eval *ev, const struct manifest *m, const char
         check_shared_secrets(ev);
     diag_sort(&ev->diags);
     return 0;
+}
+
+bool contract_is_secret(const struct contract_var *v, const char *name)
+{
+    if (v && v->type == CT_SECRET)
+        return true;
+    if (v && v->type != CT_STRING)
+        return false;
+    return redact_name_is_secret(name, (int)strlen(name));
 }
 
 void contract_eval_release(struct contract_eval *ev)

@@ -83,6 +83,14 @@ void contract_child_env_free(char **envp);
  */
 char *contract_check_value(const struct contract_var *v, const char *value);
 
+/*
+ * Is a variable's value a secret? The one rule, for every command that
+ * shows or scans values: a contract variable of type secret, or of type
+ * string whose name says it is one (types can be mistyped); a variable
+ * the contract does not name (v NULL) when its name says so.
+ */
+bool contract_is_secret(const struct contract_var *v, const char *name);
+
 /* Estimated strength of a secret: Shannon entropy times length, in bits. */
 double contract_secret_bits(const char *s);
 /* Does the value look like a placeholder (changeme, <...>, your-key-here)? */

@@ -57,7 +57,7 @@ static void scan_blob(const struct manifest *m, const char *path, const char *da
     for (size_t i = 0; i < d.n; i++) {
         const struct dotenv_entry *e = &d.items[i];
         const struct contract_var *v = var_for(m, e->key);
-        bool secret = v ? v->type == CT_SECRET : redact_name_is_secret(e->key, (int)strlen(e->key));
+        bool secret = contract_is_secret(v, e->key);
         if (!secret || !e->nparts)
             continue;
         /* a value that only refers to another variable holds no secret itself */

@@ -42,7 +42,10 @@ void hardlock_gather(struct hardlock_input *in, const struct contract_eval *ev, 
     memset(in, 0, sizeof(*in));
     in->m = m;
     in->env = ev->env;
-    in->confirm = getenv("CONFIRM_PROD_MIGRATE");
+    /* from the process environment the contract was evaluated with, never
+     * from a dotenv file: confirming is an act, not a setting */
+    const struct envvar *confirm = envset_find(&ev->set, "CONFIRM_PROD_MIGRATE");
+    in->confirm = confirm && confirm->origin == ORIGIN_PROCESS ? confirm->value : NULL;
     in->url_var = m->database.url_var;
     in->url_set = url != NULL;
     in->check_marker = true;

@@ -39,7 +39,8 @@ struct hardlock_input {
 /*
  * Fills in the inputs found in an evaluated contract (ENVIRONMENT as the
  * user set it, NODE_ENV, VERCEL_ENV, the URL) and CONFIRM_PROD_MIGRATE
- * from the process. in borrows from ev.
+ * from the process environment ev was evaluated with (not from a file, and
+ * not from otap's own environ). in borrows from ev.
  */
 void hardlock_gather(struct hardlock_input *in, const struct contract_eval *ev, const char *url);
 

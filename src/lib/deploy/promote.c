@@ -242,9 +242,11 @@ static struct migrate_request migrate_request(struct run *r, struct db *db,
     };
 }
 
-static int open_database(struct run *r, struct db **db, struct otap_err *err)
+/* Judging only reads: explain and the preconditions never create an SQLite file. */
+static int open_database(struct run *r, struct db **db, enum db_open_mode mode,
+                         struct otap_err *err)
 {
-    return db_open(db, r->db_url, r->m->dir, DB_WRITE, err);
+    return db_open(db, r->db_url, r->m->dir, mode, err);
 }
 
 /* The database: marker, and for a promotion the migrate dry run's every check. */
@@ -260,7 +262,7 @@ static void check_database(struct run *r)
     }
     struct otap_err err = OTAP_ERR_INIT;
     struct db *db = NULL;
-    if (open_database(r, &db, &err) < 0) {
+    if (open_database(r, &db, DB_READ, &err) < 0) {
         refuse(r, "cannot check the database marker of %s: %s", r->env->name, err.msg);
         otap_err_release(&err);
         return;
@@ -340,11 +342,7 @@ static int step_end(struct run *r, struct promote_step *s, bool ok, char *detail
                                      (json_int_t)r->res->deployment_id, "step", s->name, "ok", ok,
                                      "ms", (json_int_t)s->ms, "detail", detail),
                            NULL, err);
-    if (rc == 0)
-        rc = store_commit(st, err);
-    else
-        store_rollback(st);
-    return rc;
+    return store_end(st, rc, err);
 }
 
 static int wait_ready(struct run *r, const struct manifest_env *env, char **why,
@@ -385,10 +383,7 @@ static int record(struct run *r, const char *action, json_t *details, struct ota
                            NULL, err);
     else
         json_decref(details);
-    if (rc == 0)
-        return store_commit(st, err);
-    store_rollback(st);
-    return rc;
+    return store_end(st, rc, err);
 }
 
 static int finish(struct run *r, const char *state, const char *action, const char *reason,
@@ -403,10 +398,7 @@ static int finish(struct run *r, const char *state, const char *action, const ch
                            NULL, err);
     else
         json_decref(details);
-    if (rc == 0)
-        return store_commit(st, err);
-    store_rollback(st);
-    return rc;
+    return store_end(st, rc, err);
 }
 
 /* After a failed deploy, ready or smoke step: back to the build that was live. */
@@ -490,11 +482,7 @@ static int run_steps(struct run *r, struct otap_err *err)
                                      (json_int_t)res->deployment_id, "version", res->build.version,
                                      "previous", res->have_previous ? res->previous.digest : NULL),
                            NULL, err);
-    if (rc < 0) {
-        store_rollback(st);
-        return rc;
-    }
-    if ((rc = store_commit(st, err)) < 0)
+    if ((rc = store_end(st, rc, err)) < 0)
         return rc;
 
     /* migrate: forward only, so a rollback never runs it */
@@ -506,7 +494,7 @@ static int run_steps(struct run *r, struct otap_err *err)
         hardlock_gather(&hl, &r->ev, r->db_url);
         struct migrate_result mres;
         memset(&mres, 0, sizeof(mres));
-        int mrc = open_database(r, &db, &merr);
+        int mrc = open_database(r, &db, DB_WRITE, &merr);
         if (mrc == 0) {
             struct migrate_request mrq = migrate_request(r, db, &hl, false);
             mrc = migrate_up(&mrq, &mres, &merr);

@@ -286,21 +286,15 @@ char *artifact_label(const struct artifact *a)
 
 #define ARTIFACT_COLS "digest, version, commit_id, path, kind, registered_at, registered_by"
 
-static char *cell(const struct store_rows *r, size_t i, size_t c)
-{
-    const char *v = store_cell(r, i, c);
-    return v ? xstrdup(v) : NULL;
-}
-
 static void from_row(const struct store_rows *r, size_t i, struct artifact *a)
 {
-    a->digest = cell(r, i, 0);
-    a->version = cell(r, i, 1);
-    a->commit = cell(r, i, 2);
-    a->path = cell(r, i, 3);
-    a->kind = cell(r, i, 4);
-    a->registered_at = cell(r, i, 5);
-    a->registered_by = cell(r, i, 6);
+    a->digest = store_cell_dup(r, i, 0);
+    a->version = store_cell_dup(r, i, 1);
+    a->commit = store_cell_dup(r, i, 2);
+    a->path = store_cell_dup(r, i, 3);
+    a->kind = store_cell_dup(r, i, 4);
+    a->registered_at = store_cell_dup(r, i, 5);
+    a->registered_by = store_cell_dup(r, i, 6);
 }
 
 static bool is_hex(const char *s, size_t min)
@@ -400,10 +394,8 @@ int artifact_register(struct store *s, const struct artifact *a, const char *act
                                NULL, err);
         *created = rc == 0;
     }
-    if (rc < 0) {
-        store_rollback(s);
+    rc = store_end(s, rc, err);
+    if (rc < 0)
         *created = false;
-        return rc;
-    }
-    return store_commit(s, err);
+    return rc;
 }

@@ -44,26 +44,20 @@ void deployment_list_release(struct deployment *d, size_t n)
     free(d);
 }
 
-static char *cell(const struct store_rows *r, size_t i, size_t c)
-{
-    const char *v = store_cell(r, i, c);
-    return v ? xstrdup(v) : NULL;
-}
-
 static void from_row(const struct store_rows *r, size_t i, struct deployment *d)
 {
     if (num_parse_ll(store_cell(r, i, 0), &d->id) < 0)
         d->id = -1;
-    d->env = cell(r, i, 1);
-    d->digest = cell(r, i, 2);
-    d->version = cell(r, i, 3);
-    d->kind = cell(r, i, 4);
-    d->state = cell(r, i, 5);
-    d->previous_digest = cell(r, i, 6);
-    d->started_at = cell(r, i, 7);
-    d->finished_at = cell(r, i, 8);
-    d->actor = cell(r, i, 9);
-    d->reason = cell(r, i, 10);
+    d->env = store_cell_dup(r, i, 1);
+    d->digest = store_cell_dup(r, i, 2);
+    d->version = store_cell_dup(r, i, 3);
+    d->kind = store_cell_dup(r, i, 4);
+    d->state = store_cell_dup(r, i, 5);
+    d->previous_digest = store_cell_dup(r, i, 6);
+    d->started_at = store_cell_dup(r, i, 7);
+    d->finished_at = store_cell_dup(r, i, 8);
+    d->actor = store_cell_dup(r, i, 9);
+    d->reason = store_cell_dup(r, i, 10);
 }
 
 int deploy_live(struct store *s, const char *env, struct deployment *out, bool *found,
@@ -193,11 +187,11 @@ int deploy_lock_holder(struct store *s, const char *env, struct deploy_holder *h
         return rc;
     *held = r.nrows > 0;
     if (*held) {
-        h->host = cell(&r, 0, 0);
+        h->host = store_cell_dup(&r, 0, 0);
         if (num_parse_ll(store_cell(&r, 0, 1), &h->pid) < 0)
             h->pid = 0;
-        h->since = cell(&r, 0, 2);
-        h->actor = cell(&r, 0, 3);
+        h->since = store_cell_dup(&r, 0, 2);
+        h->actor = store_cell_dup(&r, 0, 3);
     }
     store_rows_release(&r);
     return 0;
@@ -228,11 +222,7 @@ static int try_lock(struct store *s, const char *env, const char *actor, bool *t
         free(started);
         *taken = rc == 0;
     }
-    if (rc < 0) {
-        store_rollback(s);
-        return rc;
-    }
-    return store_commit(s, err);
+    return store_end(s, rc, err);
 }
 
 int deploy_lock(struct store *s, const char *env, const char *actor, long wait_ms,
@@ -287,11 +277,7 @@ int deploy_unlock(struct store *s, const char *env, struct otap_err *err)
         return rc;
     const char *p[] = {env};
     rc = store_exec(s, "DELETE FROM otap_env_locks WHERE env = $1", p, 1, NULL, err);
-    if (rc < 0) {
-        store_rollback(s);
-        return rc;
-    }
-    return store_commit(s, err);
+    return store_end(s, rc, err);
 }
 
 /* Is the holder recorded on this host gone (or its pid now someone else)? */
@@ -361,10 +347,8 @@ int deploy_recover(struct store *s, const char *actor, size_t *recovered, struct
     }
     store_rows_release(&r);
     free(host);
-    if (rc < 0) {
-        store_rollback(s);
+    rc = store_end(s, rc, err);
+    if (rc < 0)
         *recovered = 0;
-        return rc;
-    }
-    return store_commit(s, err);
+    return rc;
 }

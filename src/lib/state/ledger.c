@@ -128,11 +128,6 @@ int ledger_append(struct store *s, const char *actor, const char *action, const 
     return rc;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
 int ledger_read(struct store *s, const struct ledger_filter *f, struct ledger_list *out,
                 struct otap_err *err)
 {
@@ -155,14 +150,14 @@ int ledger_read(struct store *s, const struct ledger_filter *f, struct ledger_li
         memset(e, 0, sizeof(*e));
         if (num_parse_ll(store_cell(&r, i, 0), &e->seq) < 0)
             e->seq = -1;
-        e->at = dup_or_null(store_cell(&r, i, 1));
-        e->actor = dup_or_null(store_cell(&r, i, 2));
-        e->action = dup_or_null(store_cell(&r, i, 3));
-        e->env = dup_or_null(store_cell(&r, i, 4));
-        e->subject = dup_or_null(store_cell(&r, i, 5));
-        e->details = dup_or_null(store_cell(&r, i, 6));
-        e->prev_hash = dup_or_null(store_cell(&r, i, 7));
-        e->hash = dup_or_null(store_cell(&r, i, 8));
+        e->at = store_cell_dup(&r, i, 1);
+        e->actor = store_cell_dup(&r, i, 2);
+        e->action = store_cell_dup(&r, i, 3);
+        e->env = store_cell_dup(&r, i, 4);
+        e->subject = store_cell_dup(&r, i, 5);
+        e->details = store_cell_dup(&r, i, 6);
+        e->prev_hash = store_cell_dup(&r, i, 7);
+        e->hash = store_cell_dup(&r, i, 8);
     }
     store_rows_release(&r);
     return 0;

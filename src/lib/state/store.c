@@ -63,6 +63,12 @@ const char *store_cell(const struct store_rows *r, size_t row, size_t col)
     return r->cells[row * r->ncols + col];
 }
 
+char *store_cell_dup(const struct store_rows *r, size_t row, size_t col)
+{
+    const char *v = store_cell(r, row, col);
+    return v ? xstrdup(v) : NULL;
+}
+
 void store_rows_release(struct store_rows *r)
 {
     if (!r)
@@ -114,6 +120,15 @@ int store_commit(struct store *s, struct otap_err *err)
         store_rollback(s);
     s->in_tx = false;
     return rc;
+}
+
+int store_end(struct store *s, int rc, struct otap_err *err)
+{
+    if (rc < 0) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, err);
 }
 
 void store_rollback(struct store *s)
@@ -208,11 +223,7 @@ static int upgrade(struct store *s, struct otap_err *err)
                                         "'schema_version'",
                             p, 1, NULL, err);
     }
-    if (rc < 0) {
-        store_rollback(s);
-        return rc;
-    }
-    return store_commit(s, err);
+    return store_end(s, rc, err);
 }
 
 int store_open_url(struct store **out, const char *url, const char *root, struct otap_err *err)
@@ -271,7 +282,7 @@ void store_close(struct store *s)
         s->ops->close(s);
     }
     if (s->url) {
-        memset(s->url, 0, strlen(s->url));
+        explicit_bzero(s->url, strlen(s->url));
         free(s->url);
     }
     free(s->desc);

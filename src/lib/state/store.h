@@ -63,6 +63,12 @@ int store_commit(struct store *s, struct otap_err *err);
 int store_begin_snapshot(struct store *s, struct otap_err *err);
 /* Safe to call when no transaction is open. */
 void store_rollback(struct store *s);
+/*
+ * Ends the write transaction that store_begin() opened: commits when rc
+ * is 0, rolls back otherwise. Returns rc, or the commit's failure. The
+ * one tail of every "begin, change, append to the ledger, commit".
+ */
+int store_end(struct store *s, int rc, struct otap_err *err);
 bool store_in_transaction(const struct store *s);
 
 /*
@@ -78,6 +84,11 @@ int store_exec(struct store *s, const char *sql, const char *const *params, size
  * writers are serialised, so two can never take the same one.
  */
 int store_next_id(struct store *s, const char *table, long long *id, struct otap_err *err);
+/*
+ * Copies row's cell col (row 0 when the result has rows), or NULL for SQL
+ * NULL or no row. The one cell-copy helper.
+ */
+char *store_cell_dup(const struct store_rows *r, size_t row, size_t col);
 
 const char *store_cell(const struct store_rows *r, size_t row, size_t col);
 void store_rows_release(struct store_rows *r);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config/contract.h"
+#include "db/hardlock.h"
 #include "base/xalloc.h"
 
 static const char manifest_text[] =
@@ -313,6 +314,68 @@ static void test_contract_pg_urls(void **state)
     free(u);
 }
 
+/* An unknown environment is an error that leaves nothing to release (ASan checks). */
+static void test_contract_unknown_environment(void **state)
+{
+    struct project *p = *state;
+    struct contract_eval ev;
+    struct otap_err err = OTAP_ERR_INIT;
+    assert_int_equal(contract_eval(&ev, p->m, "otap.yaml", "nowhere", NULL, &err), OTAP_EUSAGE);
+    assert_non_null(strstr(err.msg, "no environment 'nowhere'"));
+    otap_err_release(&err);
+}
+
+/* One rule for "is this a secret", whoever asks. */
+static void test_contract_is_secret(void **state)
+{
+    struct project *p = *state;
+    struct contract_eval ev;
+    eval(p, "development", NULL, &ev);
+    assert_true(contract_is_secret(contract_value_of(&ev, "SECRET_KEY")->var, "SECRET_KEY"));
+    assert_true(
+        contract_is_secret(contract_value_of(&ev, "POSTGRES_PASSWORD")->var, "POSTGRES_PASSWORD"));
+    /* a port is never a secret, whatever its name */
+    assert_false(contract_is_secret(contract_value_of(&ev, "PORT")->var, "PORT"));
+    /* names the contract does not know: by name */
+    assert_true(contract_is_secret(NULL, "STRIPE_API_KEY"));
+    assert_true(contract_is_secret(NULL, "GITHUB_TOKEN"));
+    assert_false(contract_is_secret(NULL, "LOG_LEVEL"));
+    contract_eval_release(&ev);
+}
+
+/*
+ * The hard lock reads CONFIRM_PROD_MIGRATE from the process environment
+ * it was handed (the server hands its own), not from otap's environ, and
+ * never from a dotenv file.
+ */
+static void test_contract_hardlock_reads_handed_environment(void **state)
+{
+    struct project *p = *state;
+    unsetenv("CONFIRM_PROD_MIGRATE");
+    char *handed[] = {"CONFIRM_PROD_MIGRATE=YES", "ENVIRONMENT=production", NULL};
+    struct contract_eval ev;
+    eval(p, "production", handed, &ev);
+    struct hardlock_input in;
+    hardlock_gather(&in, &ev, "postgresql://h/db");
+    assert_non_null(in.confirm);
+    assert_string_equal(in.confirm, "YES");
+    contract_eval_release(&ev);
+
+    setenv("CONFIRM_PROD_MIGRATE", "YES", 1);
+    char *none[] = {"ENVIRONMENT=production", NULL};
+    eval(p, "production", none, &ev);
+    hardlock_gather(&in, &ev, "postgresql://h/db");
+    assert_null(in.confirm);
+    contract_eval_release(&ev);
+    unsetenv("CONFIRM_PROD_MIGRATE");
+
+    write_file(p->dir, ".env.production", "CONFIRM_PROD_MIGRATE=YES\n");
+    eval(p, "production", none, &ev);
+    hardlock_gather(&in, &ev, "postgresql://h/db");
+    assert_null(in.confirm);
+    contract_eval_release(&ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +389,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_contract_child_env, setup, teardown),
         cmocka_unit_test(test_contract_pg_urls),
+        cmocka_unit_test_setup_teardown(test_contract_unknown_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_is_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_hardlock_reads_handed_environment, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
