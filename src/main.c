@@ -1,9 +1,9 @@
 /*
- * The front door of otap: global options, the dispatch table, the shared
- * set-up a command declares it needs (the manifest), the mapping from
- * result codes to exit statuses, and a check that stdout was written.
- * Modelled on git's git.c: commands are data, run_command() does the
- * common work so that the commands do not.
+ * The front door of otap: global options, the mapping from result codes
+ * to exit statuses, and a check that stdout was written. Commands are
+ * data (src/cmd/commands.c); cli_dispatch() picks the command and verb,
+ * parses their options and does the shared set-up they declare, as git's
+ * run_builtin() does, so that the commands do not.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,33 +36,6 @@ static int exit_status(int code)
     default:
         return code > 0 ? 0 : 5;
     }
-}
-
-static const char main_usage[] =
-    "usage: otap [-C DIR] [--manifest FILE] [--json] [--quiet] [--no-color] <command> [<args>]\n"
-    "       otap --version | --help | help <command>\n"
-    "\n"
-    "otap checks, refuses, promotes, records and explains the O -> T -> A -> P flow\n"
-    "described by a project's otap.yaml.\n"
-    "\n"
-    "global options (accepted before or after the command):\n"
-    "  -C DIR           run as if started in DIR\n"
-    "  --manifest FILE  use FILE instead of otap.yaml found upwards from the current directory\n"
-    "  --json           print the result as one JSON document\n"
-    "  --quiet          print only errors and the result\n"
-    "  --no-color       never colour output (NO_COLOR in the environment does the same)\n"
-    "\n"
-    "commands:\n";
-
-static void print_main_help(FILE *out)
-{
-    fputs(main_usage, out);
-    for (const struct cmd *const *c = otap_commands; *c; c++)
-        fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
-    fputs("\nexit codes: 0 ok, 1 problems found, 2 usage, 3 invalid manifest or config,\n"
-          "4 refused for safety, 5 an external system failed.\n"
-          "'otap help <command>' shows a command's options.\n",
-          out);
 }
 
 struct globals {
@@ -122,17 +95,6 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
     return out;
 }
 
-static int run_command(struct cli *cli, const struct cmd *c, int argc, char **argv)
-{
-    cli->cmd = c;
-    if ((c->flags & CMD_NEEDS_MANIFEST)) {
-        int rc = cli_load_manifest(cli, true);
-        if (rc)
-            return rc;
-    }
-    return c->run(cli, argc, argv);
-}
-
 int main(int argc, char **argv)
 {
     struct globals g = {0};
@@ -155,44 +117,19 @@ int main(int argc, char **argv)
         goto out;
     }
     if (g.version) {
-        rc = run_command(&cli, cli_find_command("version"), 1, (char *[]){"version", NULL});
+        rc = cli_dispatch(&cli, 1, (char *[]){"version", NULL}, false);
         goto out;
     }
     if (n == 0) {
-        if (g.help) {
-            print_main_help(stdout);
-            rc = 0;
-        } else {
-            print_main_help(stderr);
-            rc = OTAP_EUSAGE;
-        }
+        cli_print_main_help(g.help ? stdout : stderr);
+        rc = g.help ? OTAP_OK : OTAP_EUSAGE;
         goto out;
     }
-    const struct cmd *c = cli_find_command(args[0]);
-    if (!c) {
-        const char *s = cli_suggest_command(args[0]);
-        if (s)
-            rc = cli_usage_error(&cli, "'%s' is not an otap command (did you mean '%s'?)", args[0],
-                                 s);
-        else
-            rc = cli_usage_error(&cli, "'%s' is not an otap command", args[0]);
-        goto out;
-    }
-    if (g.help) {
-        cli_print_help(c, stdout);
-        rc = 0;
-        goto out;
-    }
-    if (cli.json && !(c->flags & CMD_REPORTS_JSON)) {
-        cli.json = false;
-        rc = cli_usage_error(&cli, "'otap %s' has no --json output", c->name);
-        goto out;
-    }
-    if (g.dir && chdir(g.dir) < 0) {
+    if (g.dir && !g.help && chdir(g.dir) < 0) {
         rc = cli_error(&cli, OTAP_EUSAGE, "cannot change to '%s': %s", g.dir, strerror(errno));
         goto out;
     }
-    rc = run_command(&cli, c, n, args);
+    rc = cli_dispatch(&cli, n, args, g.help);
 
 out:
     diag_list_release(&cli.warnings);

@@ -1,7 +1,6 @@
 /*
  * otap artifact register | list | show: builds, known by their digest.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,31 +38,14 @@ static bool valid_commit(const char *s)
     return s[n] == '\0' && n >= 7 && n <= 64;
 }
 
-static int run_register(struct cli *cli, int argc, char **argv)
+static int run_register(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"version", required_argument, NULL, 'v'},
-        {"commit", required_argument, NULL, 'c'},
-        {"digest", required_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *version = NULL, *commit = NULL, *digest = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'v')
-            version = optarg;
-        else if (c == 'c')
-            commit = optarg;
-        else if (c == 'd')
-            digest = optarg;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    const char *path = optind < argc ? argv[optind] : NULL;
-    if (optind + 1 < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + 1]);
+    const char *version = cli_opt(args, "version"), *commit = cli_opt(args, "commit"),
+               *digest = cli_opt(args, "digest");
+    const char *path = args->argc > 1 ? args->argv[1] : NULL;
+    int orc = cli_operands_at_most(cli, args, 1);
+    if (orc)
+        return orc;
     if (!path == !digest)
         return cli_usage_error(cli, "give the build: a FILE or DIR, or --digest sha256:HEX");
     if (version && !artifact_semver_valid(version))
@@ -139,10 +121,10 @@ static void render_list(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "no builds registered yet ('otap artifact register FILE --version X')\n");
 }
 
-static int run_list(struct cli *cli, int argc, char **argv)
+static int run_list(struct cli *cli, const struct cli_args *args)
 {
-    if (argc > 1)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+    if (args->argc > 1)
+        return cli_usage_error(cli, "unexpected argument '%s'", args->argv[1]);
     struct store *s;
     int rc = cli_store_open(cli, &s);
     if (rc < 0)
@@ -186,33 +168,41 @@ static int run_list(struct cli *cli, int argc, char **argv)
     return 0;
 }
 
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2)
-        return cli_usage_error(cli, "which artifact command? register or list");
-    if (!strcmp(argv[1], "register"))
-        return run_register(cli, argc - 1, argv + 1);
-    if (!strcmp(argv[1], "list"))
-        return run_list(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "unknown artifact command '%s' (register, list)", argv[1]);
-}
+static const struct cmd verbs[] = {
+    {
+        .name = "register",
+        .summary = "register a build by its content digest",
+        .synopsis = "FILE|DIR [--version SEMVER] [--commit SHA]\n"
+                    "--digest sha256:HEX [--version SEMVER] [--commit SHA]",
+        .opts =
+            (const struct cli_opt[]){
+                {"version", 0, "SEMVER", "the build's release (MAJOR.MINOR.PATCH)"},
+                {"commit", 0, "SHA", "the commit it was built from"},
+                {"digest", 0, "sha256:HEX", "a build known by its digest alone"},
+                {0},
+            },
+        .run = run_register,
+    },
+    {
+        .name = "list",
+        .summary = "the registered builds and where each is live",
+        .synopsis = "",
+        .run = run_list,
+    },
+    {0},
+};
 
 const struct cmd cmd_artifact = {
     .name = "artifact",
     .summary = "register builds by their content digest; list them",
-    .usage = "usage: otap artifact register FILE|DIR [--version SEMVER] [--commit SHA]\n"
-             "       otap artifact register --digest sha256:HEX [--version SEMVER] [--commit SHA]\n"
-             "       otap artifact list\n"
-             "\n"
-             "A build is known by its content: a file by the SHA-256 of its bytes (what\n"
+    .about = "A build is known by its content: a file by the SHA-256 of its bytes (what\n"
              "sha256sum prints), a directory by a canonical walk (sorted paths, their\n"
              "permission bits and contents). Registering the same build again is a\n"
              "no-op; one build carries one version, and a version names one build.\n"
              "Promote, gate and signoff take a build as its version, its digest, or a\n"
-             "unique prefix of the digest (7 digits or more).\n"
-             "\n"
-             "exit: 0 ok, 2 usage, 4 refused (the digest or version is taken),\n"
-             "      5 the store failed\n",
+             "unique prefix of the digest (7 digits or more).\n",
+    .exits = "0 ok, 2 usage, 4 refused (the digest or version is taken),\n"
+             "      5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

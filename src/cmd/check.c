@@ -41,10 +41,9 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *a)
 {
-    (void)argv;
-    if (argc > 1)
+    if (a->argc > 1)
         return cli_usage_error(cli, "'otap check' takes no arguments");
     const struct manifest *m = cli->m;
     struct diag_list dl = cli->warnings;
@@ -66,14 +65,12 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_check = {
     .name = "check",
     .summary = "validate otap.yaml and its port registry",
-    .usage = "usage: otap check [--json]\n"
-             "\n"
-             "Validates the manifest (every problem at once, as FILE:LINE:COL: message) and\n"
+    .synopsis = "[--json]",
+    .about = "Validates the manifest (every problem at once, as FILE:LINE:COL: message) and\n"
              "the port registry: ports outside the allowed range, two services on one port,\n"
              "a service port in no block, overlapping blocks (a block nested on purpose says\n"
-             "so with 'within: BLOCK').\n"
-             "\n"
-             "exit: 0 valid, 1 the registry breaks a rule, 3 the manifest is invalid\n",
+             "so with 'within: BLOCK').\n",
+    .exits = "0 valid, 1 the registry breaks a rule, 3 the manifest is invalid",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON | CMD_OWNS_WARNINGS,
     .run = run,
 };

@@ -22,6 +22,58 @@ enum cmd_flags {
     CMD_NEEDS_MANIFEST = 1 << 0, /* main loads otap.yaml before run() */
     CMD_REPORTS_JSON = 1 << 1,   /* --json is meaningful */
     CMD_OWNS_WARNINGS = 1 << 2,  /* reports the manifest's warnings itself */
+    CMD_OPTIONS_FIRST = 1 << 3,  /* options end at the first operand (otap run -- CMD) */
+};
+
+/* The most options one command or verb declares (a test checks it). */
+#define CLI_OPTS_MAX 16
+
+/*
+ * One option of a command or verb, written once: the parser reads it, and
+ * --help lists it. Tables end with an entry whose name is NULL.
+ */
+struct cli_opt {
+    const char *name; /* long name without the dashes: "env" is --env */
+    char short_name;  /* -e, or 0 */
+    const char *arg;  /* the argument's name in help ("ENV"), or NULL for a flag */
+    const char *help; /* one line */
+};
+
+/* What main hands a command: its operands and the options given. */
+struct cli_args {
+    int argc;     /* operands, argv[0] being the command or verb word */
+    char **argv;  /* NULL-terminated */
+    int dashdash; /* the index in argv of the first operand after "--", or 0 */
+    const struct cli_opt *opts;
+    const char *values[CLI_OPTS_MAX]; /* by index in opts; "" for a flag given */
+};
+
+/* The option's value, "" for a flag that was given, or NULL when absent. */
+const char *cli_opt(const struct cli_args *a, const char *name);
+/* Was the flag (or option) given? */
+bool cli_flag(const struct cli_args *a, const char *name);
+
+struct cli;
+/*
+ * A command, or a verb of one: both are this table. A command with verbs
+ * dispatches on its first operand; when it also has run(), a first
+ * operand that is not a verb runs the command itself (otap serve).
+ * Help is generated: summary, usage lines, verbs, options, about, exits.
+ */
+struct cmd {
+    const char *name;
+    const char *summary;
+    /* what follows "otap NAME" on the usage line; NULL: generated from opts.
+     * Several lines are separated by '\n' and each printed as a usage line. */
+    const char *synopsis;
+    const char *about;            /* prose after the options, or NULL */
+    const char *exits;            /* the exit codes, as "0 ok, 2 usage, ..."; verbs inherit */
+    void (*more_help)(FILE *out); /* help made from data elsewhere (routes, preconditions) */
+    unsigned flags;               /* a verb's are added to its command's */
+    const struct cli_opt *opts;
+    const struct cmd *verbs; /* ends with an entry whose name is NULL */
+    /* returns an OTAP_* code */
+    int (*run)(struct cli *cli, const struct cli_args *a);
 };
 
 struct cli {
@@ -31,16 +83,10 @@ struct cli {
     bool color;
     struct manifest *m;        /* set for commands with CMD_NEEDS_MANIFEST */
     struct diag_list warnings; /* the manifest's warnings, when it loaded */
-    const struct cmd *cmd;
-};
-
-struct cmd {
-    const char *name;
-    const char *summary;
-    const char *usage; /* full help text: synopsis, options, exit codes */
-    unsigned flags;
-    /* argv[0] is the command name; returns an OTAP_* code */
-    int (*run)(struct cli *cli, int argc, char **argv);
+    const struct cmd *cmd;     /* the top-level command */
+    const struct cmd *verb;    /* the verb being run (the innermost), or NULL */
+    const char *words;         /* "otap db marker init" while a verb runs, or NULL */
+    unsigned flags;            /* the command's and its verbs' flags together */
 };
 
 /* The dispatch table (main.c), sorted by name, terminated by NULL. */
@@ -99,7 +145,35 @@ struct store;
  */
 int cli_store_open(struct cli *cli, struct store **out);
 
-/* The command's usage text, as printed by --help and 'otap help CMD'. */
-void cli_print_help(const struct cmd *c, FILE *out);
+/*
+ * Prints text word-wrapped to 80 columns, every line after the first
+ * indented by indent spaces (the first continues where the cursor is, at
+ * column first_col).
+ */
+void cli_print_wrapped(FILE *out, int first_col, int indent, const char *text);
+
+/* otap's own help: usage, global options, every command's summary. */
+void cli_print_main_help(FILE *out);
+
+/* A usage error naming the first operand past the n a command takes. */
+int cli_operands_at_most(struct cli *cli, const struct cli_args *a, int n);
+
+/* The verb of c called name, or NULL. */
+const struct cmd *cli_find_verb(const struct cmd *c, const char *name);
+
+/*
+ * Parses argv (argv[0] the command or verb word) against c's options into
+ * a. Reports a usage error itself. Release a with cli_args_release().
+ */
+int cli_parse(struct cli *cli, const struct cmd *c, int argc, char **argv, struct cli_args *a);
+void cli_args_release(struct cli_args *a);
+
+/*
+ * Runs the command argv[0] names: picks the verb, parses the options,
+ * loads the manifest when the command needs it, calls run(). help asks
+ * for the help text instead (generated from the tables: summary, usage
+ * lines, verbs, options, about, more_help, exits).
+ */
+int cli_dispatch(struct cli *cli, int argc, char **argv, bool help);
 
 #endif

@@ -15,7 +15,6 @@
  * database URL. The URL is a secret: it is only ever shown redacted.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,63 +55,31 @@ enum {
     OPT_OUTPUT = 1 << 5,
 };
 
-/* Parses the options a verb accepts; leaves operands at argv[optind..]. */
-static int parse_opts(struct cli *cli, int argc, char **argv, unsigned allowed, struct db_opts *o)
+/* Reads the options a verb declares (allowed says which) into o. */
+static int parse_opts(struct cli *cli, const struct cli_args *args, unsigned allowed,
+                      struct db_opts *o)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"to", required_argument, NULL, 't'},
-        {"lock-wait", required_argument, NULL, 'w'},
-        {"schema", no_argument, NULL, 's'},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof(*o));
     o->lock_wait_ms = 60000;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:no:", opts, NULL)) != -1) {
-        unsigned need = c == 'e'   ? OPT_ENV
-                        : c == 'n' ? OPT_DRY_RUN
-                        : c == 't' ? OPT_TO
-                        : c == 'w' ? OPT_LOCK_WAIT
-                        : c == 's' ? OPT_SCHEMA
-                        : c == 'o' ? OPT_OUTPUT
-                                   : 0;
-        if (!(need & allowed)) {
-            if (c == ':' || (c == '?' && optopt))
-                return cli_usage_error(cli, "option '%s' needs an argument", argv[optind - 1]);
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
-        if (c == 'e')
-            o->env = optarg;
-        else if (c == 'n')
-            o->dry_run = true;
-        else if (c == 't')
-            o->to = optarg;
-        else if (c == 's')
-            o->schema = true;
-        else if (c == 'o')
-            o->output = optarg;
-        else {
-            long long s;
-            if (num_parse_duration(optarg, &s) < 0 || s > 86400)
-                return cli_usage_error(cli, "--lock-wait '%s' is not a duration (e.g. 60s)",
-                                       optarg);
-            o->lock_wait_ms = (long)(s * 1000);
-        }
+    if (allowed & OPT_ENV)
+        o->env = cli_opt(args, "env");
+    if (allowed & OPT_DRY_RUN)
+        o->dry_run = cli_flag(args, "dry-run");
+    if (allowed & OPT_TO)
+        o->to = cli_opt(args, "to");
+    if (allowed & OPT_SCHEMA)
+        o->schema = cli_flag(args, "schema");
+    if (allowed & OPT_OUTPUT)
+        o->output = cli_opt(args, "output");
+    const char *wait = allowed & OPT_LOCK_WAIT ? cli_opt(args, "lock-wait") : NULL;
+    if (wait) {
+        long long s;
+        if (num_parse_duration(wait, &s) < 0 || s > 86400)
+            return cli_usage_error(cli, "--lock-wait '%s' is not a duration (e.g. 60s)", wait);
+        o->lock_wait_ms = (long)(s * 1000);
     }
     if ((allowed & OPT_ENV) && !o->env)
         return cli_usage_error(cli, "which environment? give --env NAME");
-    return 0;
-}
-
-static int no_operands(struct cli *cli, int argc, char **argv)
-{
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
     return 0;
 }
 
@@ -376,31 +343,26 @@ static int report_failure(struct cli *cli, const struct migrate_result *res, jso
 
 /* ---- new -------------------------------------------------------------- */
 
-static int verb_new(struct cli *cli, int argc, char **argv)
+static void render_new(struct cli *cli, json_t *doc, FILE *out)
 {
-    struct db_opts o;
-    int rc = parse_opts(cli, argc, argv, 0, &o);
-    if (rc)
-        return rc;
-    if (optind + 1 != argc)
+    (void)cli;
+    fprintf(out, "%s\n", json_string_value(json_object_get(doc, "file")));
+}
+
+static int verb_new(struct cli *cli, const struct cli_args *args)
+{
+    int rc;
+    if (args->argc != 2)
         return cli_usage_error(cli, "give one NAME: otap db new add_users_table");
     const struct manifest *m = cli->m;
     if (!m->database.url_var)
         return cli_error(cli, OTAP_EINVALID,
                          "%s has no 'database' section: add database: { url: DATABASE_URL }",
                          manifest_name(cli));
-    char *name = xstrdup(argv[optind]);
-    for (char *p = name; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-        else if (*p == ' ' || *p == '-')
-            *p = '_';
-    }
-    if (!migration_name_valid(name)) {
-        free(name);
+    char *name = migration_name_from(args->argv[1]);
+    if (!name)
         return cli_usage_error(cli, "'%s' is not a migration name: use letters, digits and '_'",
-                               argv[optind]);
-    }
+                               args->argv[1]);
     struct target t = {0};
     rc = target_files(cli, &t);
     if (rc) {
@@ -408,35 +370,20 @@ static int verb_new(struct cli *cli, int argc, char **argv)
         target_release(&t);
         return rc;
     }
-    /* the next version: now in UTC, or one second after the newest file */
-    time_t now = time(NULL);
-    if (t.set.n) {
-        struct tm tm = {0};
-        const char *v = t.set.items[t.set.n - 1].version;
-        if (strptime(v, "%Y%m%d%H%M%S", &tm)) {
-            time_t newest = timegm(&tm);
-            if (newest >= now)
-                now = newest + 1;
-        }
-    }
-    struct tm tm;
-    gmtime_r(&now, &tm);
     char version[MIGRATION_VERSION_LEN + 1];
-    strftime(version, sizeof(version), "%Y%m%d%H%M%S", &tm);
+    migration_next_version(&t.set, time(NULL), version);
 
     char *path = xasprintf("%s/%s_%s.sql", t.dir, version, name);
     char *shown = xasprintf("%s/%s_%s.sql", t.display, version, name);
-    static const char body[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
     struct otap_err err = OTAP_ERR_INIT;
     if (fileio_mkdirs(t.dir, t.display, &err) < 0)
         rc = cli_error(cli, err.code, "%s", err.msg);
-    else if (fileio_write(path, body, sizeof(body) - 1, true, 0644, &err) < 0)
+    else if (fileio_write(path, migration_template, strlen(migration_template), true, 0644, &err) <
+             0)
         rc = cli_error(cli, err.code, "%s", err.msg);
     else
         cli_emit(cli, json_pack("{s:b, s:s, s:s}", "ok", 1, "file", shown, "version", version),
-                 NULL);
-    if (rc == 0 && !cli->json)
-        printf("%s\n", shown);
+                 render_new);
     otap_err_release(&err);
     free(path);
     free(shown);
@@ -491,12 +438,12 @@ static void render_migrate(struct cli *cli, json_t *doc, FILE *out)
                 cli_reset(cli));
 }
 
-static int run_migrate(struct cli *cli, int argc, char **argv, bool down)
+static int run_migrate(struct cli *cli, const struct cli_args *args, bool down)
 {
     struct db_opts o;
     unsigned allowed = OPT_ENV | OPT_DRY_RUN | OPT_LOCK_WAIT | (down ? 0 : OPT_TO);
-    int rc = parse_opts(cli, argc, argv, allowed, &o);
-    if (rc || (rc = no_operands(cli, argc, argv)))
+    int rc = parse_opts(cli, args, allowed, &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
     if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t)) ||
@@ -543,14 +490,14 @@ static int run_migrate(struct cli *cli, int argc, char **argv, bool down)
     return rc;
 }
 
-static int verb_migrate(struct cli *cli, int argc, char **argv)
+static int verb_migrate(struct cli *cli, const struct cli_args *args)
 {
-    return run_migrate(cli, argc, argv, false);
+    return run_migrate(cli, args, false);
 }
 
-static int verb_rollback(struct cli *cli, int argc, char **argv)
+static int verb_rollback(struct cli *cli, const struct cli_args *args)
 {
-    return run_migrate(cli, argc, argv, true);
+    return run_migrate(cli, args, true);
 }
 
 /* ---- status and verify ------------------------------------------------ */
@@ -635,11 +582,11 @@ static json_t *counts_json(const struct migrate_plan *p)
     return c;
 }
 
-static int verb_status(struct cli *cli, int argc, char **argv)
+static int verb_status(struct cli *cli, const struct cli_args *args)
 {
     struct db_opts o;
-    int rc = parse_opts(cli, argc, argv, OPT_ENV, &o);
-    if (rc || (rc = no_operands(cli, argc, argv)))
+    int rc = parse_opts(cli, args, OPT_ENV, &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
     struct migrate_result res = {0};
@@ -653,20 +600,6 @@ static int verb_status(struct cli *cli, int argc, char **argv)
     migrate_result_release(&res);
     target_release(&t);
     return rc;
-}
-
-/* The first line where two texts differ, 1-based; 0 when equal. */
-static int first_difference(const char *a, const char *b)
-{
-    int line = 1;
-    for (size_t i = 0;; i++) {
-        if (a[i] != b[i])
-            return line;
-        if (!a[i])
-            return 0;
-        if (a[i] == '\n')
-            line++;
-    }
 }
 
 static void render_verify(struct cli *cli, json_t *doc, FILE *out)
@@ -691,11 +624,11 @@ static void render_verify(struct cli *cli, json_t *doc, FILE *out)
                 cli_reset(cli));
 }
 
-static int verb_verify(struct cli *cli, int argc, char **argv)
+static int verb_verify(struct cli *cli, const struct cli_args *args)
 {
     struct db_opts o;
-    int rc = parse_opts(cli, argc, argv, OPT_ENV | OPT_SCHEMA, &o);
-    if (rc || (rc = no_operands(cli, argc, argv)))
+    int rc = parse_opts(cli, args, OPT_ENV | OPT_SCHEMA, &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     const struct manifest *m = cli->m;
     if (o.schema && !m->database.schema)
@@ -730,7 +663,7 @@ static int verb_verify(struct cli *cli, int argc, char **argv)
                                                "with 'otap db dump-schema')",
                                                m->database.schema, strerror(errno)));
         } else {
-            int line = first_difference(want.buf, live);
+            int line = db_schema_first_difference(want.buf, live);
             if (line)
                 json_array_append_new(problems,
                                       json_sprintf("the live schema of %s differs from %s, "
@@ -759,11 +692,19 @@ static int verb_verify(struct cli *cli, int argc, char **argv)
 
 /* ---- dump-schema ------------------------------------------------------ */
 
-static int verb_dump_schema(struct cli *cli, int argc, char **argv)
+static void render_dump_schema(struct cli *cli, json_t *doc, FILE *out)
+{
+    if (!cli->quiet)
+        fprintf(out, "wrote the schema of %s to %s\n",
+                json_string_value(json_object_get(doc, "environment")),
+                json_string_value(json_object_get(doc, "file")));
+}
+
+static int verb_dump_schema(struct cli *cli, const struct cli_args *args)
 {
     struct db_opts o;
-    int rc = parse_opts(cli, argc, argv, OPT_ENV | OPT_OUTPUT, &o);
-    if (rc || (rc = no_operands(cli, argc, argv)))
+    int rc = parse_opts(cli, args, OPT_ENV | OPT_OUTPUT, &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     const struct manifest *m = cli->m;
     if (!o.output && !m->database.schema)
@@ -787,9 +728,7 @@ static int verb_dump_schema(struct cli *cli, int argc, char **argv)
         cli_emit(cli,
                  json_pack("{s:b, s:s, s:s, s:I}", "ok", 1, "environment", t.env->name, "file",
                            shown, "bytes", (json_int_t)strlen(live)),
-                 NULL);
-        if (!cli->json && !cli->quiet)
-            printf("wrote the schema of %s to %s\n", t.env->name, shown);
+                 render_dump_schema);
     }
     otap_err_release(&err);
     free(live);
@@ -816,14 +755,11 @@ static void render_marker(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "%s: %s\n", env, json_string_value(json_object_get(doc, "problem")));
 }
 
-static int verb_marker(struct cli *cli, int argc, char **argv)
+static int run_marker(struct cli *cli, const struct cli_args *args, bool init)
 {
-    if (argc < 2 || (strcmp(argv[1], "init") && strcmp(argv[1], "check")))
-        return cli_usage_error(cli, "'otap db marker' needs 'init' or 'check'");
-    bool init = !strcmp(argv[1], "init");
     struct db_opts o;
-    int rc = parse_opts(cli, argc - 1, argv + 1, OPT_ENV | (init ? OPT_LOCK_WAIT : 0), &o);
-    if (rc || (rc = no_operands(cli, argc - 1, argv + 1)))
+    int rc = parse_opts(cli, args, OPT_ENV | (init ? OPT_LOCK_WAIT : 0), &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
     if ((rc = target_env(cli, o.env, init, &t)) ||
@@ -894,19 +830,18 @@ static void render_lint(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, ack ? " (%d acknowledged)\n" : "\n", ack);
 }
 
-static int verb_lint(struct cli *cli, int argc, char **argv)
+static int verb_lint(struct cli *cli, const struct cli_args *args)
 {
-    struct db_opts o;
-    int rc = parse_opts(cli, argc, argv, 0, &o);
-    if (rc)
-        return rc;
+    int rc;
+    int argc = args->argc;
+    char **argv = args->argv;
     struct target t = {0};
     struct diag_list dl;
     diag_list_init(&dl, "");
     struct migration_set given = {0};
     const struct migration_set *set;
-    if (optind < argc) {
-        for (int i = optind; i < argc; i++) {
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++) {
             struct strbuf sb = STRBUF_INIT;
             if (strbuf_read_file(&sb, argv[i], MIGRATION_MAX_BYTES) < 0) {
                 diag_add_at(&dl, DIAG_ERROR, argv[i], 0, 0, "cannot read: %s",
@@ -971,41 +906,131 @@ static int verb_lint(struct cli *cli, int argc, char **argv)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-struct verb {
-    const char *name;
-    int (*run)(struct cli *cli, int argc, char **argv);
-};
-
-static const struct verb verbs[] = {
-    {"dump-schema", verb_dump_schema}, {"lint", verb_lint},     {"marker", verb_marker},
-    {"migrate", verb_migrate},         {"new", verb_new},       {"rollback", verb_rollback},
-    {"status", verb_status},           {"verify", verb_verify}, {NULL, NULL},
-};
-
-static int run(struct cli *cli, int argc, char **argv)
+static int verb_marker_init(struct cli *cli, const struct cli_args *args)
 {
-    if (argc < 2)
-        return cli_usage_error(cli, "'otap db' needs a verb: new, migrate, rollback, status, "
-                                    "verify, dump-schema, marker or lint");
-    for (const struct verb *v = verbs; v->name; v++)
-        if (!strcmp(v->name, argv[1]))
-            return v->run(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "'%s' is not a verb of 'otap db'", argv[1]);
+    return run_marker(cli, args, true);
 }
+
+static int verb_marker_check(struct cli *cli, const struct cli_args *args)
+{
+    return run_marker(cli, args, false);
+}
+
+#define ENV_OPT                                                                                    \
+    {                                                                                              \
+        "env", 'e', "ENV", "the environment whose database this is"                                \
+    }
+#define LOCK_WAIT_OPT                                                                              \
+    {                                                                                              \
+        "lock-wait", 0, "DURATION", "wait this long for another runner's lock (default 60s)"       \
+    }
+
+static const struct cmd marker_verbs[] = {
+    {
+        .name = "init",
+        .summary = "write ENV's marker into its database",
+        .synopsis = "--env ENV [--lock-wait DURATION]",
+        .opts = (const struct cli_opt[]){ENV_OPT, LOCK_WAIT_OPT, {0}},
+        .run = verb_marker_init,
+    },
+    {
+        .name = "check",
+        .summary = "exit 4 unless the marker proves the database is ENV's",
+        .synopsis = "--env ENV",
+        .opts = (const struct cli_opt[]){ENV_OPT, {0}},
+        .run = verb_marker_check,
+    },
+    {0},
+};
+
+static const struct cmd verbs[] = {
+    {
+        .name = "new",
+        .summary = "create the next migration file (a UTC timestamp, after the newest)",
+        .synopsis = "NAME",
+        .run = verb_new,
+    },
+    {
+        .name = "migrate",
+        .summary = "apply pending migrations, in order, up to --to when given",
+        .synopsis = "--env ENV [--dry-run] [--to VERSION] [--lock-wait DURATION]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"dry-run", 'n', NULL, "check and list what would run; write nothing"},
+                {"to", 0, "VERSION", "stop after this migration"},
+                LOCK_WAIT_OPT,
+                {0},
+            },
+        .run = verb_migrate,
+    },
+    {
+        .name = "rollback",
+        .summary = "run the down section of the last applied migration",
+        .synopsis = "--env ENV [--dry-run] [--lock-wait DURATION]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"dry-run", 'n', NULL, "check and say what would run; write nothing"},
+                LOCK_WAIT_OPT,
+                {0},
+            },
+        .run = verb_rollback,
+    },
+    {
+        .name = "status",
+        .summary = "every migration: applied, pending, changed, missing, out_of_order",
+        .synopsis = "--env ENV",
+        .opts = (const struct cli_opt[]){ENV_OPT, {0}},
+        .run = verb_status,
+    },
+    {
+        .name = "verify",
+        .summary = "the drift gate: exit 1 on a changed, missing or out-of-order migration",
+        .synopsis = "--env ENV [--schema]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"schema", 0, NULL, "also compare the live schema with database.schema"},
+                {0},
+            },
+        .run = verb_verify,
+    },
+    {
+        .name = "dump-schema",
+        .summary = "write the live schema (pg_dump --schema-only) to database.schema",
+        .synopsis = "--env ENV [--output FILE]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"output", 'o', "FILE", "write here instead of database.schema"},
+                {0},
+            },
+        .run = verb_dump_schema,
+    },
+    {
+        .name = "marker",
+        .summary = "init: write ENV's marker; check: exit 4 unless it proves ENV",
+        .verbs = marker_verbs,
+    },
+    {
+        .name = "lint",
+        .summary = "unsafe statements in the up sections (all migrations, or FILEs)",
+        .synopsis = "[FILE...]",
+        .about = "Acknowledge a finding with '-- otap:allow RULE REASON' on or before it.\n"
+                 "Rules: add-column-not-null, alter-column-type, cluster,\n"
+                 "concurrently-in-transaction, constraint-not-valid, drop-column,\n"
+                 "drop-table, index-not-concurrent, lock-table, missing-lock-timeout,\n"
+                 "rename-column, rename-table, set-not-null, vacuum-full\n",
+        .run = verb_lint,
+    },
+    {0},
+};
 
 const struct cmd cmd_db = {
     .name = "db",
     .summary = "migrations, the environment marker, the drift gate and unsafe-migration lint",
-    .usage = "usage: otap db new NAME\n"
-             "       otap db migrate --env ENV [--dry-run] [--to VERSION] [--lock-wait DURATION]\n"
-             "       otap db rollback --env ENV [--dry-run] [--lock-wait DURATION]\n"
-             "       otap db status --env ENV\n"
-             "       otap db verify --env ENV [--schema]\n"
-             "       otap db dump-schema --env ENV [--output FILE]\n"
-             "       otap db marker init|check --env ENV\n"
-             "       otap db lint [FILE...]\n"
-             "\n"
-             "Migrations are database.migrations/YYYYMMDDHHMMSS_name.sql files with a\n"
+    .about = "Migrations are database.migrations/YYYYMMDDHHMMSS_name.sql files with a\n"
              "'-- migrate:up' section and an optional '-- migrate:down' section (dbmate's\n"
              "format); 'transaction:false' after a marker runs that section outside a\n"
              "transaction (CREATE INDEX CONCURRENTLY). Each migration is applied with its\n"
@@ -1023,27 +1048,11 @@ const struct cmd cmd_db = {
              "    finding in the pending migrations; rollback is refused (forward fixes only)\n"
              "Every condition that fails is listed, and nothing is written.\n"
              "\n"
-             "new          create the next migration file (a UTC timestamp, after the newest)\n"
-             "migrate      apply pending migrations, in order, up to --to when given\n"
-             "rollback     run the down section of the last applied migration\n"
-             "status       every migration: applied, pending, changed, missing, out_of_order\n"
-             "verify       the drift gate: exit 1 on a changed, missing or out-of-order\n"
-             "             migration; --schema also compares the live schema with database.schema\n"
-             "dump-schema  write the live schema (pg_dump --schema-only) to database.schema\n"
-             "marker       init: write ENV's marker; check: exit 4 unless it proves ENV\n"
-             "lint         unsafe statements in the up sections (all migrations, or FILEs);\n"
-             "             acknowledge one with '-- otap:allow RULE REASON' on or before it.\n"
-             "             Rules: add-column-not-null, alter-column-type, cluster,\n"
-             "             concurrently-in-transaction, constraint-not-valid, drop-column,\n"
-             "             drop-table, index-not-concurrent, lock-table, missing-lock-timeout,\n"
-             "             rename-column, rename-table, set-not-null, vacuum-full\n"
-             "\n"
-             "Database URLs: postgresql://... or sqlite:PATH (relative to the project root).\n"
-             "\n"
-             "exit: 0 ok; 1 lint findings, drift, or nothing to roll back; 2 usage; 3 invalid\n"
-             "manifest or migration files; 4 refused (every unmet condition is listed);\n"
-             "5 the database failed (unreachable, lock wait over, or a statement failed: its\n"
-             "file and line are shown and the migration was rolled back)\n",
+             "Database URLs: postgresql://... or sqlite:PATH (relative to the project root).\n",
+    .exits = "0 ok; 1 lint findings, drift, or nothing to roll back; 2 usage; 3 invalid\n"
+             "      manifest or migration files; 4 refused (every unmet condition is listed);\n"
+             "      5 the database failed (unreachable, lock wait over, or a statement failed:\n"
+             "      its file and line are shown and the migration was rolled back)",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

@@ -12,7 +12,6 @@
  * Values shown pass through redaction; a secret's value is never shown,
  * not even in part, unless --reveal is given on a terminal.
  */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "config/envdoc.h"
 #include "config/envleaks.h"
 #include "config/envlint.h"
+#include "config/parity.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/redact.h"
@@ -56,28 +56,13 @@ static int env_eval(struct cli *cli, const char *env, char *const *process,
     return rc;
 }
 
-/* Parses "--env E" (required) and no other argument. */
-static int parse_env_opt(struct cli *cli, int argc, char **argv, const char **env, bool *reveal)
+/* --env E is required, and no operand is taken. */
+static int parse_env_opt(struct cli *cli, const struct cli_args *args, const char **env)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {"reveal", no_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 1;
-    opterr = 0;
-    *env = NULL;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        if (c == 'e')
-            *env = optarg;
-        else if (c == 'r' && reveal)
-            *reveal = true;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    int rc = cli_operands_at_most(cli, args, 0);
+    if (rc)
+        return rc;
+    *env = cli_opt(args, "env");
     if (!*env)
         return cli_usage_error(cli, "which environment? give --env NAME");
     return 0;
@@ -121,10 +106,10 @@ static void render_check(struct cli *cli, json_t *doc, FILE *out)
     fprintf(out, "%s)\n", shown ? "" : " none");
 }
 
-static int verb_check(struct cli *cli, int argc, char **argv)
+static int verb_check(struct cli *cli, const struct cli_args *args)
 {
     const char *env;
-    int rc = parse_env_opt(cli, argc, argv, &env, NULL);
+    int rc = parse_env_opt(cli, args, &env);
     if (rc)
         return rc;
     struct contract_eval ev;
@@ -164,11 +149,12 @@ static void render_show(struct cli *cli, json_t *doc, FILE *out)
     cli_render_diags(cli, json_object_get(doc, "diagnostics"), err);
 }
 
-static int verb_show(struct cli *cli, int argc, char **argv)
+static int verb_show(struct cli *cli, const struct cli_args *args)
 {
     const char *env;
     bool reveal = false;
-    int rc = parse_env_opt(cli, argc, argv, &env, &reveal);
+    int rc = parse_env_opt(cli, args, &env);
+    reveal = cli_flag(args, "reveal");
     if (rc)
         return rc;
     /* secrets reach a screen a person reads, never a pipe, a log or a file */
@@ -207,17 +193,18 @@ static int verb_show(struct cli *cli, int argc, char **argv)
 
 /* ---- example and sync ------------------------------------------------- */
 
-static int verb_example(struct cli *cli, int argc, char **argv)
+static void render_text(struct cli *cli, json_t *doc, FILE *out)
 {
-    (void)argv;
-    if (argc > 1)
+    (void)cli;
+    fputs(json_string_value(json_object_get(doc, "text")), out);
+}
+
+static int verb_example(struct cli *cli, const struct cli_args *args)
+{
+    if (args->argc > 1)
         return cli_usage_error(cli, "'otap env example' takes no arguments");
     char *text = envdoc_example(cli->m);
-    if (cli->json) {
-        cli_emit(cli, json_pack("{s:s}", "text", text), NULL);
-    } else {
-        fputs(text, stdout);
-    }
+    cli_emit(cli, json_pack("{s:s}", "text", text), render_text);
     free(text);
     return OTAP_OK;
 }
@@ -248,23 +235,12 @@ static void render_sync(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static int verb_sync(struct cli *cli, int argc, char **argv)
+static int verb_sync(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"check", no_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
-    bool check = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'c')
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        check = true;
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    bool check = cli_flag(args, "check");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
 
     struct sync_target t[2] = {{0}};
     size_t nt = 1;
@@ -332,31 +308,6 @@ static int verb_sync(struct cli *cli, int argc, char **argv)
 
 /* ---- parity ----------------------------------------------------------- */
 
-/* The scheme of a URL value as written, or NULL. */
-static char *scheme_of(const char *v)
-{
-    const char *sep = v ? strstr(v, "://") : NULL;
-    return sep ? xstrndup(v, (size_t)(sep - v)) : NULL;
-}
-
-static bool from_files(const struct contract_value *cv)
-{
-    return cv->value && cv->source && strcmp(cv->source, "default") && strcmp(cv->source, "otap");
-}
-
-static void difference(json_t *list, const char *name, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void difference(json_t *list, const char *name, const char *kind, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = xvasprintf(fmt, ap);
-    va_end(ap);
-    json_array_append_new(
-        list, json_pack("{s:s, s:s, s:s}", "variable", name, "kind", kind, "message", msg));
-    free(msg);
-}
-
 static void render_parity(struct cli *cli, json_t *doc, FILE *out)
 {
     size_t i;
@@ -373,8 +324,10 @@ static void render_parity(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "%s%s and %s differ only in values%s\n", cli_green(cli), a, b, cli_reset(cli));
 }
 
-static int verb_parity(struct cli *cli, int argc, char **argv)
+static int verb_parity(struct cli *cli, const struct cli_args *args)
 {
+    int argc = args->argc;
+    char **argv = args->argv;
     if (argc != 3)
         return cli_usage_error(cli, "'otap env parity' takes two environments: parity A B");
     struct contract_eval ea, eb;
@@ -386,56 +339,14 @@ static int verb_parity(struct cli *cli, int argc, char **argv)
         return OTAP_EUSAGE;
     }
     const char *a = ea.env->name, *b = eb.env->name;
+    struct parity p;
+    parity_compare(&ea, &eb, &p);
     json_t *diffs = json_array();
-    for (size_t i = 0; i < ea.nvalues; i++) {
-        const struct contract_value *va = &ea.values[i], *vb = &eb.values[i];
-        const struct contract_var *v = va->var;
-        bool ra = manifest_var_required_in(v, a), rb = manifest_var_required_in(v, b);
-        if (ra != rb)
-            difference(diffs, v->name, "required", "'%s' is required in %s but not in %s", v->name,
-                       ra ? a : b, ra ? b : a);
-        bool fa = from_files(va), fb = from_files(vb);
-        if (fa != fb) {
-            const struct contract_value *set = fa ? va : vb;
-            difference(diffs, v->name, "presence", "'%s' is set in %s (%s) but not in %s", v->name,
-                       fa ? a : b, set->source, fa ? b : a);
-            continue;
-        }
-        if (!fa)
-            continue;
-        const struct envvar *rawa = envset_find(&ea.set, va->alias ? va->alias : v->name);
-        const struct envvar *rawb = envset_find(&eb.set, vb->alias ? vb->alias : v->name);
-        char *sa = scheme_of(rawa ? rawa->value : NULL), *sb = scheme_of(rawb ? rawb->value : NULL);
-        if (sa && sb && strcmp(sa, sb))
-            difference(diffs, v->name, "scheme", "'%s' uses %s:// in %s but %s:// in %s", v->name,
-                       sa, a, sb, b);
-        free(sa);
-        free(sb);
-        char *ca = contract_check_value(v, va->value), *cb = contract_check_value(v, vb->value);
-        if (!ca != !cb)
-            difference(diffs, v->name, "type", "'%s' is a valid %s in %s but not in %s", v->name,
-                       contract_type_name(v->type), ca ? b : a, ca ? a : b);
-        free(ca);
-        free(cb);
-    }
-    /* names the contract does not know, set in one environment's files only */
-    for (int side = 0; side < 2; side++) {
-        const struct contract_eval *x = side ? &eb : &ea, *y = side ? &ea : &eb;
-        for (int l = 0; l < CONTRACT_LAYERS; l++)
-            for (size_t i = 0; i < x->layers[l].n; i++) {
-                const char *key = x->layers[l].items[i].key;
-                if (contract_value_of(x, key) || envset_find(&y->set, key))
-                    continue;
-                bool alias = false;
-                for (size_t k = 0; k < x->nvalues && !alias; k++)
-                    for (size_t q = 0; q < x->values[k].var->naliases; q++)
-                        alias |= !strcmp(x->values[k].var->aliases[q], key);
-                if (!alias)
-                    difference(diffs, key, "presence", "'%s' is set in %s (%s:%d) but not in %s",
-                               key, x->env->name, x->layers[l].file, x->layers[l].items[i].line,
-                               y->env->name);
-            }
-    }
+    for (size_t i = 0; i < p.n; i++)
+        json_array_append_new(diffs,
+                              json_pack("{s:s, s:s, s:s}", "variable", p.items[i].variable, "kind",
+                                        p.items[i].kind, "message", p.items[i].message));
+    parity_release(&p);
     json_t *doc = json_pack("{s:b, s:s, s:s, s:o}", "ok", json_array_size(diffs) == 0, "a", a, "b",
                             b, "differences", diffs);
     contract_eval_release(&ea);
@@ -467,11 +378,10 @@ static void render_lint(struct cli *cli, json_t *doc, FILE *out)
                 cli_green(cli), cli_reset(cli), files, reads);
 }
 
-static int verb_lint(struct cli *cli, int argc, char **argv)
+static int verb_lint(struct cli *cli, const struct cli_args *args)
 {
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(cli, "unknown option '%s'", argv[i]);
+    int argc = args->argc;
+    char **argv = args->argv;
     const struct manifest *m = cli->m;
     /* the project root, named as the user would type it from here */
     char *cwd = getcwd(NULL, 0);
@@ -547,10 +457,9 @@ static void render_leaks(struct cli *cli, json_t *doc, FILE *out)
                 cli_green(cli), cli_reset(cli), files, files == 1 ? "" : "s");
 }
 
-static int verb_leaks(struct cli *cli, int argc, char **argv)
+static int verb_leaks(struct cli *cli, const struct cli_args *args)
 {
-    (void)argv;
-    if (argc > 1)
+    if (args->argc > 1)
         return cli_usage_error(cli, "'otap env leaks' takes no arguments");
     struct envleaks l = {0};
     struct otap_err err = OTAP_ERR_INIT;
@@ -574,59 +483,83 @@ static int verb_leaks(struct cli *cli, int argc, char **argv)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-struct verb {
-    const char *name;
-    int (*run)(struct cli *cli, int argc, char **argv);
-};
+#define ENV_OPT                                                                                    \
+    {                                                                                              \
+        "env", 'e', "ENV", "the environment: a name, stage letter or synonym"                      \
+    }
 
-static const struct verb verbs[] = {
-    {"check", verb_check},   {"example", verb_example}, {"leaks", verb_leaks}, {"lint", verb_lint},
-    {"parity", verb_parity}, {"show", verb_show},       {"sync", verb_sync},   {NULL, NULL},
+static const struct cmd verbs[] = {
+    {
+        .name = "check",
+        .summary = "every problem with ENV's config at once",
+        .about = "Missing variables, wrong types, alias misuse, weak or shared secrets,\n"
+                 "variables in dotenv files that the contract does not name.\n",
+        .synopsis = "--env ENV [--json]",
+        .opts = (const struct cli_opt[]){ENV_OPT, {0}},
+        .run = verb_check,
+    },
+    {
+        .name = "show",
+        .summary = "the resolved set and where each value came from; never a secret",
+        .synopsis = "--env ENV [--reveal] [--json]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"reveal", 0, NULL, "show secrets too, on a terminal only"},
+                {0},
+            },
+        .run = verb_show,
+    },
+    {
+        .name = "example",
+        .summary = ".env.example as the contract generates it",
+        .synopsis = "",
+        .run = verb_example,
+    },
+    {
+        .name = "sync",
+        .summary = "write .env.example and the docs table (docs.config in otap.yaml)",
+        .opts =
+            (const struct cli_opt[]){
+                {"check", 0, NULL, "only report whether they match"},
+                {0},
+            },
+        .run = verb_sync,
+    },
+    {
+        .name = "parity",
+        .summary = "what differs between two environments besides values",
+        .about = "Variables set in one only, required in one only, URL schemes, values\n"
+                 "valid in one only.\n",
+        .synopsis = "ENV_A ENV_B [--json]",
+        .run = verb_parity,
+    },
+    {
+        .name = "lint",
+        .summary = "reads of environment variables in code that the contract does not name",
+        .synopsis = "[PATH...] [--json]",
+        .about = "Finds getenv, os.Getenv, os.environ, os.getenv, process.env,\n"
+                 "import.meta.env and ENV[]; PATH, HOME and a few system variables are allowed.\n",
+        .run = verb_lint,
+    },
+    {
+        .name = "leaks",
+        .summary = "dotenv files that git tracks and that hold a secret's value",
+        .synopsis = "[--json]",
+        .run = verb_leaks,
+    },
+    {0},
 };
-
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2)
-        return cli_usage_error(cli, "'otap env' needs a verb: check, show, example, sync, parity, "
-                                    "lint or leaks");
-    for (const struct verb *v = verbs; v->name; v++)
-        if (!strcmp(v->name, argv[1]))
-            return v->run(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "'%s' is not a verb of 'otap env'", argv[1]);
-}
 
 const struct cmd cmd_env = {
     .name = "env",
     .summary = "check, show and generate config against the single config contract",
-    .usage = "usage: otap env check --env ENV [--json]\n"
-             "       otap env show --env ENV [--reveal] [--json]\n"
-             "       otap env example\n"
-             "       otap env sync [--check]\n"
-             "       otap env parity ENV_A ENV_B [--json]\n"
-             "       otap env lint [PATH...] [--json]\n"
-             "       otap env leaks [--json]\n"
-             "\n"
-             "The config of ENV is layered, strongest first: the process environment,\n"
+    .about = "The config of ENV is layered, strongest first: the process environment,\n"
              ".env.ENV.local, .env.ENV, .env.local, .env (in the project root). Aliases\n"
              "resolve to their canonical name with a warning; defaults apply; the database\n"
-             "URL is normalised to postgresql:// or built from the POSTGRES_* parts.\n"
-             "\n"
-             "check   every problem at once: missing, wrong type, alias misuse, weak or shared\n"
-             "        secrets, variables in dotenv files that the contract does not name\n"
-             "show    the resolved set and where each value came from; secrets are never\n"
-             "        shown (--reveal shows them on a terminal only)\n"
-             "example .env.example as the contract generates it\n"
-             "sync    write .env.example and the docs table (docs.config in otap.yaml);\n"
-             "        --check only reports whether they match\n"
-             "parity  what differs between two environments besides values: variables set in\n"
-             "        one only, required in one only, URL schemes, values valid in one only\n"
-             "lint    reads of environment variables in source code (getenv, os.Getenv,\n"
-             "        os.environ, os.getenv, process.env, import.meta.env, ENV[]) that the\n"
-             "        contract does not name; PATH, HOME and a few system variables are allowed\n"
-             "leaks   dotenv files that git tracks and that hold a secret's value\n"
-             "\n"
-             "exit: 0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
-             "written or git cannot be read\n",
+             "URL is normalised to postgresql:// or built from the POSTGRES_* parts.\n",
+    .exits = "0 ok, 1 problems found, 2 usage, 3 invalid manifest, 5 a file cannot be\n"
+             "      written or git cannot be read",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

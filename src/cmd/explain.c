@@ -9,7 +9,6 @@
  * Later issues add live state (what is deployed, gate results); this
  * file answers from the manifest alone, so it works on a fresh clone.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,42 +55,23 @@ static json_t *config_json(const struct manifest *m, const struct manifest_env *
 static json_t *promotion_json(const struct manifest *m, const struct manifest_env *e)
 {
     size_t idx = (size_t)(e - m->envs);
-    json_t *conds = json_array();
     json_t *o = json_object();
-    if (idx == 0) {
-        json_object_set_new(o, "after", json_null());
-        json_array_append_new(conds, json_string("the build is registered (first stage: any "
-                                                 "registered build may enter)"));
-    } else {
-        json_object_set_new(o, "after", json_string(m->envs[idx - 1].name));
-        json_array_append_new(conds, json_sprintf("the same build is live in %s (%s)",
-                                                  m->envs[idx - 1].name,
-                                                  manifest_stage_letter(m->envs[idx - 1].stage)));
-    }
+    json_object_set_new(o, "after", idx ? json_string(m->envs[idx - 1].name) : json_null());
     json_t *gates = json_array();
     for (size_t r = 0; r < e->nrequires; r++) {
-        const char *req = e->requires[r];
-        const struct manifest_gate *g = manifest_gate_find(m, req);
-        if (g) {
-            json_array_append_new(gates, json_pack("{s:s, s:s}", "name", g->name, "run", g->run));
-            json_array_append_new(
-                conds, json_sprintf("gate '%s' passed for this build (%s)", g->name, g->run));
-        } else {
-            json_array_append_new(gates, json_pack("{s:s}", "name", req));
-            json_array_append_new(conds,
-                                  json_string("an acceptance sign-off is recorded for this build"));
-        }
+        const struct manifest_gate *g = manifest_gate_find(m, e->requires[r]);
+        json_array_append_new(gates, g ? json_pack("{s:s, s:s}", "name", g->name, "run", g->run)
+                                       : json_pack("{s:s}", "name", e->requires[r]));
     }
     json_object_set_new(o, "requires", gates);
-    json_array_append_new(conds, json_sprintf("the config contract holds for %s", e->name));
-    if (m->database.url_var)
-        json_array_append_new(conds, json_sprintf("the database marker reads '%s'", e->marker));
-    if (e->protected)
-        json_array_append_new(
-            conds, json_string("protected: migrations need CONFIRM_PROD_MIGRATE=YES, ENVIRONMENT "
-                               "saying production and the 'prod' marker; no rollback of "
-                               "migrations, forward fixes only"));
-    json_object_set_new(o, "conditions", conds);
+    /* the same table promote judges by (deploy/promote.c) */
+    struct strvec conds = STRVEC_INIT;
+    promote_conditions_for(m, e, &conds);
+    json_t *a = json_array();
+    for (size_t i = 0; i < conds.n; i++)
+        json_array_append_new(a, json_string(conds.items[i]));
+    strvec_release(&conds);
+    json_object_set_new(o, "conditions", a);
     return o;
 }
 
@@ -298,52 +278,13 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static const char usage[] =
-    "usage: otap explain [--branch BRANCH] [--env ENV] [--artifact BUILD] [--json]\n"
-    "\n"
-    "Answers from the manifest: where a branch deploys, which config variables an\n"
-    "environment needs (names and aliases, never values), what a promotion into it\n"
-    "requires, and which endpoints prove it healthy and ready. With no option, every\n"
-    "environment in promotion order. ENV may be a name, a stage letter (O, T, A, P)\n"
-    "or a synonym (dev, acceptance, prod).\n"
-    "\n"
-    "With --env and --artifact, the live answer from the state store: is this build\n"
-    "safe to promote to ENV now, and if not, every condition that is not met (the\n"
-    "same judgement 'otap promote' makes, changing nothing).\n"
-    "\n"
-    "exit: 0 answered (and the build is safe to promote), 1 the branch deploys\n"
-    "      nowhere or the build is not safe to promote, 2 unknown environment or\n"
-    "      build, 5 the state store failed\n";
-
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"branch", required_argument, NULL, 'b'},
-        {"env", required_argument, NULL, 'e'},
-        {"artifact", required_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *branch = NULL, *envname = NULL, *artifact = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "b:e:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            branch = optarg;
-            break;
-        case 'e':
-            envname = optarg;
-            break;
-        case 'a':
-            artifact = optarg;
-            break;
-        default:
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    const char *branch = cli_opt(args, "branch"), *envname = cli_opt(args, "env"),
+               *artifact = cli_opt(args, "artifact");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
 
     const struct manifest *m = cli->m;
     const struct manifest_env *only = NULL;
@@ -406,7 +347,25 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_explain = {
     .name = "explain",
     .summary = "explain where a branch deploys, its config, promotion and health checks",
-    .usage = usage,
+    .opts =
+        (const struct cli_opt[]){
+            {"branch", 'b', "BRANCH", "where this branch deploys"},
+            {"env", 'e', "ENV", "only this environment: a name, stage letter or synonym"},
+            {"artifact", 0, "BUILD", "with --env: may this build be promoted there now?"},
+            {0},
+        },
+    .about = "Answers from the manifest: where a branch deploys, which config variables an\n"
+             "environment needs (names and aliases, never values), what a promotion into it\n"
+             "requires, and which endpoints prove it healthy and ready. With no option, every\n"
+             "environment in promotion order. ENV may be a name, a stage letter (O, T, A, P)\n"
+             "or a synonym (dev, acceptance, prod).\n"
+             "\n"
+             "With --env and --artifact, the live answer from the state store: is this build\n"
+             "safe to promote to ENV now, and if not, every condition that is not met (the\n"
+             "same judgement 'otap promote' makes, changing nothing).\n",
+    .exits = "0 answered (and the build is safe to promote), 1 the branch deploys\n"
+             "      nowhere or the build is not safe to promote, 2 unknown environment or\n"
+             "      build, 5 the state store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

@@ -1,7 +1,6 @@
 /*
  * otap gate record: CI reports a gate's result for one build.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,33 +22,16 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
             (long long)json_integer_value(json_object_get(doc, "id")));
 }
 
-static int run_record(struct cli *cli, int argc, char **argv)
+static int run_record(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"artifact", required_argument, NULL, 'a'},
-        {"result", required_argument, NULL, 'r'},
-        {"url", required_argument, NULL, 'u'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *ref = NULL, *result = NULL, *url = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'a')
-            ref = optarg;
-        else if (c == 'r')
-            result = optarg;
-        else if (c == 'u')
-            url = optarg;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind >= argc)
+    const char *ref = cli_opt(args, "artifact"), *result = cli_opt(args, "result"),
+               *url = cli_opt(args, "url");
+    if (args->argc < 2)
         return cli_usage_error(cli, "which gate? give its NAME");
-    const char *gate = argv[optind];
-    if (optind + 1 < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind + 1]);
+    const char *gate = args->argv[1];
+    int orc = cli_operands_at_most(cli, args, 1);
+    if (orc)
+        return orc;
     if (!ref)
         return cli_usage_error(cli, "which build? give --artifact VERSION|DIGEST");
     if (!result || (strcmp(result, "pass") && strcmp(result, "fail")))
@@ -91,25 +73,30 @@ static int run_record(struct cli *cli, int argc, char **argv)
     return rc;
 }
 
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "record"))
-        return cli_usage_error(
-            cli, "%s", argc < 2 ? "which gate command? record" : "unknown gate command (record)");
-    return run_record(cli, argc - 1, argv + 1);
-}
+static const struct cmd verbs[] = {
+    {
+        .name = "record",
+        .summary = "record a gate's result for one build",
+        .synopsis = "NAME --artifact BUILD --result pass|fail [--url URL]",
+        .opts =
+            (const struct cli_opt[]){
+                {"artifact", 0, "BUILD", "the build CI tested: its version, digest or a prefix"},
+                {"result", 0, "RESULT", "pass or fail"},
+                {"url", 0, "URL", "the CI run (http or https)"},
+                {0},
+            },
+        .run = run_record,
+    },
+    {0},
+};
 
 const struct cmd cmd_gate = {
     .name = "gate",
     .summary = "record a gate's result (CI green or red) for one build",
-    .usage = "usage: otap gate record NAME --artifact BUILD --result pass|fail [--url URL]\n"
-             "\n"
-             "CI reports a gate of the manifest ('gates:') for the build it tested; an\n"
+    .about = "CI reports a gate of the manifest ('gates:') for the build it tested; an\n"
              "environment that 'requires' the gate takes only a pass recorded for the\n"
-             "very build being promoted, the latest result for it counting. --url\n"
-             "points at the CI run.\n"
-             "\n"
-             "exit: 0 recorded, 2 usage (unknown gate or build), 5 the store failed\n",
+             "very build being promoted, the latest result for it counting.\n",
+    .exits = "0 recorded, 2 usage (unknown gate or build), 5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

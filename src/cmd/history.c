@@ -1,7 +1,6 @@
 /*
  * otap history: the deployments of an environment, newest first.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,29 +42,15 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "no deployments yet\n");
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {"limit", required_argument, NULL, 'l'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *env_name = NULL;
+    const char *env_name = cli_opt(args, "env"), *limit_arg = cli_opt(args, "limit");
     long long limit = 0;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        if (c == 'e')
-            env_name = optarg;
-        else if (c == 'l') {
-            if (num_parse_ll(optarg, &limit) < 0 || limit < 1)
-                return cli_usage_error(cli, "--limit '%s' is not a count", optarg);
-        } else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    if (limit_arg && (num_parse_ll(limit_arg, &limit) < 0 || limit < 1))
+        return cli_usage_error(cli, "--limit '%s' is not a count", limit_arg);
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
     const struct manifest_env *env = NULL;
     if (env_name && !(env = manifest_env_find(cli->m, env_name)))
         return cli_usage_error(cli, "no environment '%s' in the manifest", env_name);
@@ -104,13 +89,16 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_history = {
     .name = "history",
     .summary = "the deployments of an environment (or all), newest first",
-    .usage = "usage: otap history [--env ENV] [--limit N]\n"
-             "\n"
-             "Each promotion and rollback: build, state (live, superseded, failed,\n"
+    .opts =
+        (const struct cli_opt[]){
+            {"env", 'e', "ENV", "only this environment's deployments"},
+            {"limit", 0, "N", "at most N, newest first"},
+            {0},
+        },
+    .about = "Each promotion and rollback: build, state (live, superseded, failed,\n"
              "rolled_back, interrupted, running), who, when, and why it ended as it did.\n"
-             "The ledger holds every step ('otap ledger show --env ENV').\n"
-             "\n"
-             "exit: 0 ok, 2 usage, 5 the store failed\n",
+             "The ledger holds every step ('otap ledger show --env ENV').\n",
+    .exits = "0 ok, 2 usage, 5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

@@ -7,7 +7,6 @@
  * into place, which fails if the name was taken meanwhile).
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,30 +162,12 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
             json_string_value(json_object_get(doc, "project")));
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *a)
 {
-    static const struct option opts[] = {
-        {"project", required_argument, NULL, 'p'},
-        {NULL, 0, NULL, 0},
-    };
-    char *project = NULL;
-    int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
-        if (c != 'p') {
-            free(project);
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
-        free(project);
-        project = xstrdup(optarg);
-    }
-    if (optind < argc) {
-        free(project);
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-    }
-    if (!project)
-        project = default_project();
+    int rc = cli_operands_at_most(cli, a, 0);
+    if (rc)
+        return rc;
+    char *project = cli_opt(a, "project") ? xstrdup(cli_opt(a, "project")) : default_project();
     if (!valid_project(project)) {
         rc = cli_usage_error(cli, "project name '%s' may hold only a-z, 0-9, '-', '_' and '.'",
                              project);
@@ -218,14 +199,17 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_init = {
     .name = "init",
     .summary = "write a starter otap.yaml (never overwrites)",
-    .usage = "usage: otap init [--project NAME] [--manifest FILE] [--json]\n"
-             "\n"
-             "Writes otap.yaml (or FILE) modelled on the DataBiz OTAP blueprint: four stages\n"
+    .synopsis = "[--project NAME] [--manifest FILE] [--json]",
+    .opts =
+        (const struct cli_opt[]){
+            {"project", 'p', "NAME", "the project's name (default: the directory's)"},
+            {0},
+        },
+    .about = "Writes otap.yaml (or FILE) modelled on the DataBiz OTAP blueprint: four stages\n"
              "and their branches, the 9000-9099 port registry, the canonical config contract\n"
-             "with its aliases, and the health contract. NAME defaults to the directory's.\n"
-             "\n"
-             "exit: 0 written, 2 bad project name, 4 the file exists (never overwritten),\n"
-             "5 the file cannot be written\n",
+             "with its aliases, and the health contract.\n",
+    .exits = "0 written, 2 bad project name, 4 the file exists (never overwritten),\n"
+             "      5 the file cannot be written",
     .flags = CMD_REPORTS_JSON,
     .run = run,
 };

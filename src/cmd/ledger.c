@@ -3,7 +3,6 @@
  * nobody rewrote it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,47 +19,26 @@
 #define LEDGER_FILE_MAX ((size_t)1 << 31)
 
 struct opts {
-    const char *env, *since, *file;
+    const char *env, *since;
     long long after, limit;
 };
 
-static int parse(struct cli *cli, int argc, char **argv, struct opts *o)
+/* The filter that show and export share. */
+static int parse(struct cli *cli, const struct cli_args *args, struct opts *o)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},   {"since", required_argument, NULL, 's'},
-        {"after", required_argument, NULL, 'a'}, {"limit", required_argument, NULL, 'l'},
-        {"file", required_argument, NULL, 'f'},  {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof(*o));
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            o->env = optarg;
-            break;
-        case 's':
-            o->since = optarg;
-            break;
-        case 'f':
-            o->file = optarg;
-            break;
-        case 'a':
-        case 'l': {
-            long long v;
-            if (num_parse_ll(optarg, &v) < 0 || v < 0)
-                return cli_usage_error(cli, "--%s '%s' is not a count",
-                                       c == 'a' ? "after" : "limit", optarg);
-            *(c == 'a' ? &o->after : &o->limit) = v;
-            break;
-        }
-        default:
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
+    o->env = cli_opt(args, "env");
+    o->since = cli_opt(args, "since");
+    const char *names[] = {"after", "limit"};
+    long long *slots[] = {&o->after, &o->limit};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cli_opt(args, names[i]);
+        if (v && (num_parse_ll(v, slots[i]) < 0 || *slots[i] < 0))
+            return cli_usage_error(cli, "--%s '%s' is not a count", names[i], v);
     }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    int rc = cli_operands_at_most(cli, args, 0);
+    if (rc)
+        return rc;
     if (o->env) {
         const struct manifest_env *e = manifest_env_find(cli->m, o->env);
         if (!e)
@@ -116,10 +94,10 @@ static json_t *entries_json(const struct ledger_list *l)
     return a;
 }
 
-static int run_show(struct cli *cli, int argc, char **argv)
+static int run_show(struct cli *cli, const struct cli_args *args)
 {
     struct opts o;
-    int rc = parse(cli, argc, argv, &o);
+    int rc = parse(cli, args, &o);
     if (rc < 0)
         return rc;
     struct store *s;
@@ -214,16 +192,13 @@ static int verify_file(struct cli *cli, const char *path)
     return rc;
 }
 
-static int run_verify(struct cli *cli, int argc, char **argv)
+static int run_verify(struct cli *cli, const struct cli_args *args)
 {
-    struct opts o;
-    int rc = parse(cli, argc, argv, &o);
-    if (rc < 0)
+    int rc = cli_operands_at_most(cli, args, 0);
+    if (rc)
         return rc;
-    if (o.env || o.since || o.after || o.limit)
-        return cli_usage_error(cli, "verify checks the whole chain: it takes only --file");
-    if (o.file)
-        return verify_file(cli, o.file);
+    if (cli_opt(args, "file"))
+        return verify_file(cli, cli_opt(args, "file"));
     struct store *s;
     if ((rc = open_store(cli, &s)) < 0)
         return rc;
@@ -242,14 +217,26 @@ static int run_verify(struct cli *cli, int argc, char **argv)
     return rc;
 }
 
-static int run_export(struct cli *cli, int argc, char **argv)
+/* JSON lines, one entry each, with the hashed details_text: what verify --file reads */
+static void render_export(struct cli *cli, json_t *doc, FILE *out)
+{
+    (void)cli;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "entries"), i, e)
+    {
+        char *line = json_dumps(e, JSON_COMPACT);
+        fprintf(out, "%s\n", line);
+        free(line);
+    }
+}
+
+static int run_export(struct cli *cli, const struct cli_args *args)
 {
     struct opts o;
-    int rc = parse(cli, argc, argv, &o);
+    int rc = parse(cli, args, &o);
     if (rc < 0)
         return rc;
-    if (o.file)
-        return cli_usage_error(cli, "export writes to stdout; redirect it to a file");
     struct store *s;
     if ((rc = open_store(cli, &s)) < 0)
         return rc;
@@ -258,14 +245,10 @@ static int run_export(struct cli *cli, int argc, char **argv)
     struct ledger_filter f = {o.env, o.since, o.after, o.limit};
     if ((rc = ledger_read(s, &f, &l, &err)) < 0)
         return store_fail(cli, s, &err, rc);
-    for (size_t i = 0; i < l.n; i++) {
-        json_t *j = ledger_entry_json(&l.items[i]);
-        char *line = json_dumps(j, JSON_COMPACT);
-        fputs(line, stdout);
-        fputc('\n', stdout);
-        free(line);
-        json_decref(j);
-    }
+    json_t *entries = json_array();
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(entries, ledger_entry_json(&l.items[i]));
+    cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "entries", entries), render_export);
     if (!cli->quiet && (o.env || o.since || o.after))
         fprintf(stderr, "note: a filtered export is not one chain; 'ledger verify --file' needs "
                         "the whole ledger\n");
@@ -274,28 +257,46 @@ static int run_export(struct cli *cli, int argc, char **argv)
     return 0;
 }
 
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2)
-        return cli_usage_error(cli, "which ledger command? show, verify or export");
-    const char *verb = argv[1];
-    if (!strcmp(verb, "show"))
-        return run_show(cli, argc - 1, argv + 1);
-    if (!strcmp(verb, "verify"))
-        return run_verify(cli, argc - 1, argv + 1);
-    if (!strcmp(verb, "export"))
-        return run_export(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "unknown ledger command '%s' (show, verify, export)", verb);
-}
+#define FILTER_OPTS                                                                                \
+    {"env", 'e', "ENV", "only this environment's entries"},                                        \
+        {"since", 0, "TIME",                                                                       \
+         "only entries at or after a UTC time, or a prefix of one (2026-11-21)"},                  \
+        {"after", 0, "SEQ", "only entries after this sequence number"},                            \
+    {                                                                                              \
+        "limit", 0, "N", "at most N entries"                                                       \
+    }
+
+static const struct cmd verbs[] = {
+    {
+        .name = "show",
+        .summary = "the entries, oldest first",
+        .opts = (const struct cli_opt[]){FILTER_OPTS, {0}},
+        .run = run_show,
+    },
+    {
+        .name = "verify",
+        .summary = "recompute the whole chain and name the first entry that is wrong",
+        .opts =
+            (const struct cli_opt[]){
+                {"file", 0, "FILE", "verify an export instead of the store"},
+                {0},
+            },
+        .run = run_verify,
+    },
+    {
+        .name = "export",
+        .summary = "the entries as JSON lines on stdout",
+        .synopsis = "[--env ENV] [--since TIME] [--after SEQ] [--limit N] > ledger.jsonl",
+        .opts = (const struct cli_opt[]){FILTER_OPTS, {0}},
+        .run = run_export,
+    },
+    {0},
+};
 
 const struct cmd cmd_ledger = {
     .name = "ledger",
     .summary = "show, verify and export the hash-chained audit ledger",
-    .usage = "usage: otap ledger show [--env ENV] [--since TIME] [--after SEQ] [--limit N]\n"
-             "       otap ledger verify [--file FILE]\n"
-             "       otap ledger export [--env ENV] [--since TIME] > ledger.jsonl\n"
-             "\n"
-             "Every state change (a build registered, a gate result, a sign-off, each\n"
+    .about = "Every state change (a build registered, a gate result, a sign-off, each\n"
              "step of a promotion or rollback) appends one entry in the same\n"
              "transaction: sequence, UTC time, actor, action, environment, subject,\n"
              "details, the previous entry's hash and its own (SHA-256).\n"
@@ -303,12 +304,11 @@ const struct cmd cmd_ledger = {
              "verify recomputes the chain and names the first entry that was altered,\n"
              "removed, inserted or reordered. export writes JSON lines that\n"
              "'otap ledger verify --file' checks on their own (export the whole ledger\n"
-             "for that). --since takes a UTC time or a prefix of one (2026-11-21).\n"
+             "for that).\n"
              "\n"
-             "The store is .otap/state.db, or OTAP_STATE_URL (postgresql://...).\n"
-             "\n"
-             "exit: 0 ok (verified), 1 the chain is broken, 2 usage, 3 invalid file,\n"
-             "      5 the store failed\n",
+             "The store is .otap/state.db, or OTAP_STATE_URL (postgresql://...).\n",
+    .exits = "0 ok (verified), 1 the chain is broken, 2 usage, 3 invalid file,\n"
+             "      5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

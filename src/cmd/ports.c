@@ -6,7 +6,6 @@
  * otap itself: asked for a port outside it, it refuses before stopping
  * anything, so a typo cannot kill an unrelated server.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +15,6 @@
 #include "host/ports.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
-
-struct verb {
-    const char *name;
-    const char *summary;
-    int (*run)(struct cli *cli, int argc, char **argv);
-};
 
 /* ---- list ------------------------------------------------------------- */
 
@@ -101,17 +94,9 @@ static void render_list(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static int no_args(struct cli *cli, int argc, char **argv, const char *verb)
+static int verb_list(struct cli *cli, const struct cli_args *args)
 {
-    (void)argv;
-    if (argc > 1)
-        return cli_usage_error(cli, "'otap ports %s' takes no arguments", verb);
-    return 0;
-}
-
-static int verb_list(struct cli *cli, int argc, char **argv)
-{
-    int rc = no_args(cli, argc, argv, "list");
+    int rc = cli_operands_at_most(cli, args, 0);
     if (rc)
         return rc;
     cli_emit(cli, registry_json(cli->m), render_list);
@@ -121,23 +106,6 @@ static int verb_list(struct cli *cli, int argc, char **argv)
 /* ---- check ------------------------------------------------------------ */
 
 /* The span of ports to look at: the range, or the blocks' hull. */
-static void registry_span(const struct manifest *m, int *lo, int *hi)
-{
-    if (m->ports.has_range) {
-        *lo = m->ports.lo;
-        *hi = m->ports.hi;
-        return;
-    }
-    *lo = 65536;
-    *hi = 0;
-    for (size_t i = 0; i < m->ports.nblocks; i++) {
-        if (m->ports.blocks[i].lo < *lo)
-            *lo = m->ports.blocks[i].lo;
-        if (m->ports.blocks[i].hi > *hi)
-            *hi = m->ports.blocks[i].hi;
-    }
-}
-
 static json_t *holder_json(const struct port_listener *l)
 {
     json_t *o = json_pack("{s:s, s:s}", "address", l->address, "family", l->ipv6 ? "ipv6" : "ipv4");
@@ -193,23 +161,12 @@ static void render_check(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "%d service port%s in use\n", busy, busy == 1 ? "" : "s");
 }
 
-static int verb_check(struct cli *cli, int argc, char **argv)
+static int verb_check(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"require-free", no_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
-    };
-    bool require_free = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'f')
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        require_free = true;
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    bool require_free = cli_flag(args, "require-free");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
 
     const struct manifest *m = cli->m;
     struct diag_list dl;
@@ -218,7 +175,7 @@ static int verb_check(struct cli *cli, int argc, char **argv)
     diag_sort(&dl);
 
     int lo, hi;
-    registry_span(m, &lo, &hi);
+    ports_registry_span(m, &lo, &hi);
     struct port_listeners ls = {0};
     struct otap_err err = OTAP_ERR_INIT;
     if (lo <= hi && ports_listeners(lo, hi, &ls, &err) < 0) {
@@ -286,130 +243,52 @@ static void render_free(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static int verb_free(struct cli *cli, int argc, char **argv)
+static int verb_free(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {"grace", required_argument, NULL, 'g'},
-        {NULL, 0, NULL, 0},
-    };
-    bool dry = false;
+    bool dry = cli_flag(args, "dry-run");
     long long grace_s = 5;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
-        if (c == 'n') {
-            dry = true;
-        } else if (c == 'g') {
-            if (num_parse_duration(optarg, &grace_s) < 0 || grace_s > 600)
-                return cli_usage_error(cli, "--grace wants a duration up to 10m, not '%s'", optarg);
-        } else {
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    const struct manifest *m = cli->m;
-    int nreq = argc - optind;
-    int *req = xcalloc((size_t)nreq + 1, sizeof(int));
-    json_t *outside = json_array();
-    for (int i = 0; i < nreq; i++) {
+    const char *grace = cli_opt(args, "grace");
+    if (grace && (num_parse_duration(grace, &grace_s) < 0 || grace_s > 600))
+        return cli_usage_error(cli, "--grace wants a duration up to 10m, not '%s'", grace);
+    size_t nreq = (size_t)args->argc - 1;
+    int *req = xcalloc(nreq + 1, sizeof(int));
+    for (size_t i = 0; i < nreq; i++) {
         long long p;
-        if (num_parse_ll(argv[optind + i], &p) < 0 || p < 1 || p > 65535) {
-            json_decref(outside);
+        if (num_parse_ll(args->argv[1 + i], &p) < 0 || p < 1 || p > 65535) {
             free(req);
-            return cli_usage_error(cli, "'%s' is not a port number", argv[optind + i]);
+            return cli_usage_error(cli, "'%s' is not a port number", args->argv[1 + i]);
         }
         req[i] = (int)p;
-        if (!ports_in_registry(m, req[i]))
-            json_array_append_new(outside, json_integer(p));
     }
-    if (json_array_size(outside)) {
-        char *list = json_dumps(outside, JSON_COMPACT);
-        int rc =
-            cli_error(cli, OTAP_EREFUSED,
-                      "refusing to free ports outside the registry: %s; nothing was stopped", list);
-        free(list);
-        json_decref(outside);
-        free(req);
-        return rc;
-    }
-    json_decref(outside);
-
-    int lo, hi;
-    registry_span(m, &lo, &hi);
-    struct port_listeners ls = {0};
+    struct ports_free_plan plan;
     struct otap_err err = OTAP_ERR_INIT;
-    if (lo <= hi && ports_listeners(lo, hi, &ls, &err) < 0) {
-        int rc = cli_error(cli, err.code, "%s", err.msg);
+    int rc = ports_free_plan(cli->m, req, nreq, &plan, &err);
+    if (rc < 0) {
+        rc = cli_error(cli, rc, "%s", err.msg);
         otap_err_release(&err);
         free(req);
         return rc;
     }
-
-    /* one entry per process, with every port it holds */
-    json_t *procs = json_array();
+    int worst = ports_free_run(&plan, dry, (int)grace_s * 1000);
     json_t *requested = json_array();
-    for (int i = 0; i < nreq; i++)
+    for (size_t i = 0; i < nreq; i++)
         json_array_append_new(requested, json_integer(req[i]));
-    int worst = OTAP_OK;
-    for (size_t i = 0; i < ls.n; i++) {
-        const struct port_listener *l = &ls.items[i];
-        bool wanted = nreq == 0;
-        for (int r = 0; r < nreq; r++)
-            wanted |= req[r] == l->port;
-        if (!wanted)
-            continue;
-        json_t *found = NULL;
-        size_t k;
-        json_t *p;
-        json_array_foreach(procs, k, p)
-        {
-            if (l->pid && json_integer_value(json_object_get(p, "pid")) == l->pid)
-                found = p;
-        }
-        if (!found) {
-            found = json_pack("{s:i, s:o, s:[]}", "pid", (int)l->pid, "command",
-                              l->command ? json_string(l->command) : json_null(), "ports");
-            if (!l->pid) {
-                json_object_set_new(found, "result", json_string("failed"));
-                json_object_set_new(found, "reason",
-                                    json_string("no process otap can see holds it"));
-                worst = OTAP_EEXTERNAL;
-            }
-            json_array_append_new(procs, found);
-        }
-        json_t *held = json_object_get(found, "ports");
-        bool dup = false;
-        json_array_foreach(held, k, p) dup |= json_integer_value(p) == l->port;
-        if (!dup)
-            json_array_append_new(held, json_integer(l->port));
-    }
     free(req);
-    ports_listeners_release(&ls);
-
-    size_t k;
-    json_t *p;
-    json_array_foreach(procs, k, p)
-    {
-        pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
-        if (!pid || json_object_get(p, "result"))
-            continue;
-        if (dry) {
-            json_object_set_new(p, "result", json_string("would stop"));
-            continue;
-        }
-        int e = 0;
-        enum ports_stop_result r = ports_stop(pid, (int)grace_s * 1000, &e);
-        json_object_set_new(p, "result", json_string(ports_stop_result_name(r)));
-        if (r == PORTS_STOP_REFUSED) {
-            json_object_set_new(p, "reason", json_string("otap never stops pid 1 or itself"));
-            if (worst == OTAP_OK)
-                worst = OTAP_EREFUSED;
-        } else if (r == PORTS_STOP_FAILED) {
-            json_object_set_new(p, "reason", json_string(strerror(e)));
-            worst = OTAP_EEXTERNAL;
-        }
+    json_t *procs = json_array();
+    for (size_t i = 0; i < plan.n; i++) {
+        const struct ports_free_item *it = &plan.items[i];
+        json_t *ports = json_array();
+        for (size_t k = 0; k < it->nports; k++)
+            json_array_append_new(ports, json_integer(it->ports[k]));
+        json_t *o = json_pack("{s:i, s:o, s:o}", "pid", (int)it->pid, "command",
+                              it->command ? json_string(it->command) : json_null(), "ports", ports);
+        if (it->result)
+            json_object_set_new(o, "result", json_string(it->result));
+        if (it->reason)
+            json_object_set_new(o, "reason", json_string(it->reason));
+        json_array_append_new(procs, o);
     }
+    ports_free_plan_release(&plan);
     json_t *doc = json_pack("{s:b, s:b, s:o, s:o}", "ok", worst == OTAP_OK, "dry_run", dry,
                             "requested", requested, "processes", procs);
     cli_emit(cli, doc, render_free);
@@ -418,41 +297,48 @@ static int verb_free(struct cli *cli, int argc, char **argv)
 
 /* ---- dispatch --------------------------------------------------------- */
 
-static const struct verb verbs[] = {
-    {"check", "the registry's rules, and who holds each registry port", verb_check},
-    {"free", "stop the processes holding registry ports", verb_free},
-    {"list", "the registry as a table", verb_list},
-    {NULL, NULL, NULL},
+static const struct cmd verbs[] = {
+    {
+        .name = "list",
+        .summary = "the registry: allowed range, blocks and the services in each",
+        .run = verb_list,
+    },
+    {
+        .name = "check",
+        .summary = "the registry's rules, and who holds each registry port",
+        .opts =
+            (const struct cli_opt[]){
+                {"require-free", 0, NULL, "also fail when a service port is already in use"},
+                {0},
+            },
+        .about = "For every service port and every other registry port in use: which\n"
+                 "process listens on it (TCP, IPv4 and IPv6).\n",
+        .run = verb_check,
+    },
+    {
+        .name = "free",
+        .summary = "stop the processes holding registry ports",
+        .synopsis = "[--dry-run] [--grace DURATION] [PORT...]",
+        .opts =
+            (const struct cli_opt[]){
+                {"dry-run", 'n', NULL, "say what would be stopped, stop nothing"},
+                {"grace", 0, "DURATION", "time between SIGTERM and SIGKILL (default 5s)"},
+                {0},
+            },
+        .about = "Stops the processes listening on the named registry ports (all registry\n"
+                 "ports when none is named): SIGTERM, then SIGKILL after the grace period.\n"
+                 "Never a port outside the registry, never pid 1, never otap itself.\n",
+        .run = verb_free,
+    },
+    {0},
 };
-
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2)
-        return cli_usage_error(cli, "'otap ports' needs a verb: list, check or free");
-    for (const struct verb *v = verbs; v->name; v++)
-        if (!strcmp(v->name, argv[1]))
-            return v->run(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "'%s' is not a verb of 'otap ports' (list, check, free)", argv[1]);
-}
 
 const struct cmd cmd_ports = {
     .name = "ports",
     .summary = "list and check the port registry, free registry ports",
-    .usage = "usage: otap ports list [--json]\n"
-             "       otap ports check [--require-free] [--json]\n"
-             "       otap ports free [--dry-run] [--grace DURATION] [PORT...] [--json]\n"
-             "\n"
-             "list   the registry: allowed range, blocks and the services in each\n"
-             "check  the registry's rules, and for every service port and every other\n"
-             "       registry port in use, which process listens on it (TCP, IPv4 and IPv6)\n"
-             "       --require-free  also fail when a service port is already in use\n"
-             "free   stop the processes listening on the named registry ports (all registry\n"
-             "       ports when none is named): SIGTERM, then SIGKILL after the grace period\n"
-             "       (default 5s). Never a port outside the registry, never pid 1.\n"
-             "\n"
-             "exit: 0 ok, 1 registry problems (or a service port in use with --require-free),\n"
-             "2 usage, 4 a port outside the registry was named, 5 a process could not be "
-             "stopped\n",
+    .exits = "0 ok, 1 registry problems (or a service port in use with --require-free),\n"
+             "      2 usage, 4 a port outside the registry was named, 5 a process could\n"
+             "      not be stopped",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

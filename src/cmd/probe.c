@@ -3,7 +3,6 @@
  * right now? Each check reports pass or fail with its reason and latency;
  * one failure fails the run (exit 1).
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,38 +57,27 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
                 cli_reset(cli));
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {"timeout", required_argument, NULL, 't'},
-        {"retries", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
-    };
     struct probe_opts po = PROBE_OPTS_DEFAULT;
-    const char *env_name = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        long long v;
-        if (c == 'e') {
-            env_name = optarg;
-        } else if (c == 't') {
-            if (num_parse_duration(optarg, &v) < 0 || v < 1 || v > 3600)
-                return cli_usage_error(cli, "--timeout '%s' is not a duration (e.g. 5s)", optarg);
-            po.timeout_ms = (long)v * 1000;
-        } else if (c == 'r') {
-            if (num_parse_ll(optarg, &v) < 0 || v < 0 || v > 100)
-                return cli_usage_error(cli, "--retries '%s' is not a number 0-100", optarg);
-            po.retries = (int)v;
-        } else {
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
+    const char *env_name = cli_opt(args, "env"), *timeout = cli_opt(args, "timeout"),
+               *retries = cli_opt(args, "retries");
+    long long v;
+    if (timeout) {
+        if (num_parse_duration(timeout, &v) < 0 || v < 1 || v > 3600)
+            return cli_usage_error(cli, "--timeout '%s' is not a duration (e.g. 5s)", timeout);
+        po.timeout_ms = (long)v * 1000;
     }
+    if (retries) {
+        if (num_parse_ll(retries, &v) < 0 || v < 0 || v > 100)
+            return cli_usage_error(cli, "--retries '%s' is not a number 0-100", retries);
+        po.retries = (int)v;
+    }
+    int argc = args->argc;
+    char **argv = args->argv;
     char **names = NULL, **urls = NULL;
     size_t nnames = 0, nurls = 0, an = 0, au = 0;
-    for (int i = optind; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "http://", 7) || !strncmp(argv[i], "https://", 8))
             *XPUSH(&urls, &nurls, &au) = argv[i];
         else
@@ -155,25 +143,29 @@ out:
 const struct cmd cmd_probe = {
     .name = "probe",
     .summary = "check the liveness, health and readiness contract of services, now",
-    .usage =
-        "usage: otap probe --env ENV [--timeout DURATION] [--retries N] [SERVICE...] [URL...]\n"
-        "       otap probe URL...\n"
-        "\n"
-        "Probes every service of ENV (or the SERVICEs named) on each health path it\n"
-        "declares, all at once:\n"
-        "  liveness   200\n"
-        "  health     200 and a JSON body whose \"environment\" is ENV and whose\n"
-        "             \"timestamp\" is ISO-8601 and at most 120 s old\n"
-        "  readiness  200 and a JSON body whose database status is \"connected\"\n"
-        "  URL        200\n"
-        "Services of development and test run on 127.0.0.1 at their registry port;\n"
-        "other environments need 'urls: { ENV: https://... }' on the service.\n"
-        "A failed check is retried (--retries, default 2) with backoff; each attempt\n"
-        "times out after --timeout (default 5s). Every check prints pass or fail,\n"
-        "its latency and the reason: the status, the body field, a timeout,\n"
-        "connection refused.\n"
-        "\n"
-        "exit: 0 every check passed, 1 one failed, 2 usage, 3 invalid manifest\n",
+    .synopsis = "--env ENV [--timeout DURATION] [--retries N] [SERVICE...] [URL...]\n"
+                "URL...",
+    .opts =
+        (const struct cli_opt[]){
+            {"env", 'e', "ENV", "the environment whose services to probe"},
+            {"timeout", 0, "DURATION", "each attempt's time limit (default 5s)"},
+            {"retries", 0, "N", "retries of a failed check, with backoff (default 2)"},
+            {0},
+        },
+    .about = "Probes every service of ENV (or the SERVICEs named) on each health path it\n"
+             "declares, all at once:\n"
+             "  liveness   200\n"
+             "  health     200 and a JSON body whose \"environment\" is ENV and whose\n"
+             "             \"timestamp\" is ISO-8601 and at most 120 s old\n"
+             "  readiness  200 and a JSON body whose database status is \"connected\"\n"
+             "  URL        200\n"
+             "Services of development and test run on 127.0.0.1 at their registry port;\n"
+             "other environments need 'urls: { ENV: https://... }' on the service.\n"
+             "A failed check is retried (--retries, default 2) with backoff; each attempt\n"
+             "times out after --timeout (default 5s). Every check prints pass or fail,\n"
+             "its latency and the reason: the status, the body field, a timeout,\n"
+             "connection refused.\n",
+    .exits = "0 every check passed, 1 one failed, 2 usage, 3 invalid manifest",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

@@ -2,7 +2,6 @@
  * otap promote and otap rollback: one build through O -> T -> A -> P, and
  * back. Both go through promote_run(), which the server calls too.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,52 +84,45 @@ struct opts {
     long wait_ms, ready_ms;
 };
 
-static int parse(struct cli *cli, int argc, char **argv, bool rollback, struct opts *o)
+static int parse(struct cli *cli, const struct cli_args *args, bool rollback, struct opts *o)
 {
-    static const struct option opts[] = {
-        {"to", required_argument, NULL, 't'},
-        {"env", required_argument, NULL, 'e'},
-        {"wait", required_argument, NULL, 'w'},
-        {"ready-timeout", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof(*o));
     o->ready_ms = 60000;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        if (c == 't') {
-            *(rollback ? &o->artifact : &o->env) = optarg;
-        } else if (c == 'e' && rollback) {
-            o->env = optarg;
-        } else if (c == 'w' || c == 'r') {
-            long long sec;
-            if (num_parse_duration(optarg, &sec) < 0 || sec < 0 || sec > 86400)
-                return cli_usage_error(cli, "--%s '%s' is not a duration (e.g. 60s)",
-                                       c == 'w' ? "wait" : "ready-timeout", optarg);
-            *(c == 'w' ? &o->wait_ms : &o->ready_ms) = (long)sec * 1000;
-        } else {
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
+    if (rollback) {
+        o->env = cli_opt(args, "env");
+        o->artifact = cli_opt(args, "to");
+    } else {
+        o->env = cli_opt(args, "to");
+    }
+    const char *names[] = {"wait", "ready-timeout"};
+    long *slots[] = {&o->wait_ms, &o->ready_ms};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cli_opt(args, names[i]);
+        long long sec;
+        if (!v)
+            continue;
+        if (num_parse_duration(v, &sec) < 0 || sec < 0 || sec > 86400)
+            return cli_usage_error(cli, "--%s '%s' is not a duration (e.g. 60s)", names[i], v);
+        *slots[i] = (long)sec * 1000;
     }
     if (!rollback) {
-        if (optind >= argc)
+        if (args->argc < 2)
             return cli_usage_error(cli, "which build? give its version or digest");
-        o->artifact = argv[optind++];
+        o->artifact = args->argv[1];
     }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    int rc = cli_operands_at_most(cli, args, rollback ? 0 : 1);
+    if (rc)
+        return rc;
     if (!o->env)
         return cli_usage_error(cli, rollback ? "which environment? give --env ENV"
                                              : "to which environment? give --to ENV");
     return 0;
 }
 
-static int go(struct cli *cli, int argc, char **argv, bool rollback)
+static int go(struct cli *cli, const struct cli_args *args, bool rollback)
 {
     struct opts o;
-    int rc = parse(cli, argc, argv, rollback, &o);
+    int rc = parse(cli, args, rollback, &o);
     if (rc < 0)
         return rc;
     if (!manifest_env_find(cli->m, o.env))
@@ -181,30 +173,47 @@ static int go(struct cli *cli, int argc, char **argv, bool rollback)
     return rc;
 }
 
-static int run_promote(struct cli *cli, int argc, char **argv)
+/* The preconditions, from the table promote judges by. */
+static void conditions_help(FILE *out)
 {
-    return go(cli, argc, argv, false);
+    fputs("\npreconditions, in the order they are judged:\n", out);
+    const struct promote_condition *c;
+    for (size_t i = 0; (c = promote_condition_at(i)); i++) {
+        char *text = xasprintf("%s%s", c->summary, c->rollback ? "" : " (not for a rollback)");
+        fprintf(out, "  %-10s ", c->id);
+        cli_print_wrapped(out, 13, 13, text);
+        free(text);
+    }
 }
 
-static int run_rollback(struct cli *cli, int argc, char **argv)
+static int run_promote(struct cli *cli, const struct cli_args *args)
 {
-    return go(cli, argc, argv, true);
+    return go(cli, args, false);
 }
+
+static int run_rollback(struct cli *cli, const struct cli_args *args)
+{
+    return go(cli, args, true);
+}
+
+#define WAIT_OPTS                                                                                  \
+    {"wait", 0, "DURATION", "wait this long for a promotion under way (default: refuse at once)"}, \
+    {                                                                                              \
+        "ready-timeout", 0, "DURATION", "how long the service may take to be ready (default 60s)"  \
+    }
 
 const struct cmd cmd_promote = {
     .name = "promote",
     .summary = "promote one build to the next stage: gated, recorded, rolled back on failure",
-    .usage = "usage: otap promote BUILD --to ENV [--wait DURATION] [--ready-timeout DURATION]\n"
-             "\n"
-             "BUILD (a version, digest or digest prefix) goes to ENV only when every\n"
-             "condition holds; otherwise nothing happens and each unmet one is listed:\n"
-             "  - it is live in the stage before ENV (any build may enter the first)\n"
-             "  - each gate ENV requires passed for this build ('otap gate record');\n"
-             "    'signoff': it was signed off in the stage before ('otap signoff')\n"
-             "  - ENV's config contract holds ('otap env check --env ENV')\n"
-             "  - ENV's driver can deploy it, and a readiness probe can prove it\n"
-             "  - the database marker says ENV's, and on a protected ENV the hard lock\n"
-             "    holds (CONFIRM_PROD_MIGRATE=YES...) and the migrations lint clean\n"
+    .synopsis = "BUILD --to ENV [--wait DURATION] [--ready-timeout DURATION]",
+    .opts =
+        (const struct cli_opt[]){
+            {"to", 0, "ENV", "the environment to promote to"},
+            WAIT_OPTS,
+            {0},
+        },
+    .about = "BUILD (a version, digest or digest prefix) goes to ENV only when every\n"
+             "condition below holds; otherwise nothing happens and each unmet one is listed.\n"
              "Then, each step in the ledger: migrate, deploy, ready (readiness until\n"
              "it passes or --ready-timeout, default 60s), smoke (health contract and\n"
              "a burst against slo.p95_ms and slo.error_rate), live. When deploy, ready\n"
@@ -212,11 +221,11 @@ const struct cmd cmd_promote = {
              "\n"
              "One promotion per environment at a time: another one refuses at once, or\n"
              "waits up to --wait. A promotion whose otap died is marked interrupted by\n"
-             "the next otap command.\n"
-             "\n"
-             "exit: 0 live, 1 the service failed ready or smoke (rolled back), 2 usage,\n"
+             "the next otap command.\n",
+    .exits = "0 live, 1 the service failed ready or smoke (rolled back), 2 usage,\n"
              "      4 refused (every unmet condition listed), 5 migrate, deploy or the\n"
-             "      store failed\n",
+             "      store failed",
+    .more_help = conditions_help,
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run_promote,
 };
@@ -224,18 +233,22 @@ const struct cmd cmd_promote = {
 const struct cmd cmd_rollback = {
     .name = "rollback",
     .summary = "redeploy an earlier live build of an environment",
-    .usage = "usage: otap rollback --env ENV [--to BUILD] [--wait DURATION]\n"
-             "                     [--ready-timeout DURATION]\n"
-             "\n"
-             "Redeploys the build that was live in ENV before the current one, or\n"
+    .opts =
+        (const struct cli_opt[]){
+            {"env", 'e', "ENV", "the environment to roll back"},
+            {"to", 0, "BUILD", "the build to go back to (default: the one live before)"},
+            WAIT_OPTS,
+            {0},
+        },
+    .about = "Redeploys the build that was live in ENV before the current one, or\n"
              "BUILD (a version or digest that was live in ENV before): the seeds'\n"
              "\"redeploy the previous tag\". Gates are not asked again (the build passed\n"
              "them to get there); migrations are not run (they only go forward). The\n"
              "config contract, the driver, the readiness probe and the database marker\n"
-             "must hold, and the same steps (deploy, ready, smoke, live) are recorded.\n"
-             "\n"
-             "exit: 0 live, 1 the service failed ready or smoke, 2 usage, 4 refused,\n"
-             "      5 deploy or the store failed\n",
+             "must hold, and the same steps (deploy, ready, smoke, live) are recorded.\n",
+    .exits = "0 live, 1 the service failed ready or smoke, 2 usage, 4 refused,\n"
+             "      5 deploy or the store failed",
+    .more_help = conditions_help,
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run_rollback,
 };

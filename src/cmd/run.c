@@ -10,7 +10,6 @@
  * applied, the database URL normalised, ENVIRONMENT=E.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,30 +22,17 @@
 
 extern char **environ;
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *a)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *env = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    /* '+': stop at the first non-option, so CMD's own options stay CMD's */
-    while ((c = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
-        if (c != 'e')
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        env = optarg;
-    }
+    const char *env = cli_opt(a, "env");
     if (!env)
         return cli_usage_error(cli, "which environment? give --env NAME");
     /* without '--', otap's own global options would be taken from CMD's arguments */
-    if (optind < 2 || strcmp(argv[optind - 1], "--"))
+    if (a->argc > 1 && a->dashdash != 1)
         return cli_usage_error(cli, "put '--' before the command: otap run --env %s -- CMD", env);
-    if (optind >= argc)
+    if (a->argc < 2)
         return cli_usage_error(cli, "nothing to run: otap run --env %s -- CMD [ARGS...]", env);
-    char **cmd = argv + optind;
+    char **cmd = a->argv + 1;
 
     struct contract_eval ev;
     struct otap_err err = OTAP_ERR_INIT;
@@ -80,15 +66,18 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_run = {
     .name = "run",
     .summary = "run a program with the canonical config of an environment, if it holds",
-    .usage = "usage: otap run --env ENV -- CMD [ARGS...]\n"
-             "\n"
-             "Checks the config contract for ENV (as 'otap env check' does) and only if it\n"
+    .synopsis = "--env ENV -- CMD [ARGS...]",
+    .opts =
+        (const struct cli_opt[]){
+            {"env", 'e', "ENV", "the environment whose config CMD gets"},
+            {0},
+        },
+    .about = "Checks the config contract for ENV (as 'otap env check' does) and only if it\n"
              "holds replaces itself with CMD, whose environment is the process environment\n"
              "without alias names, plus every contract variable under its canonical name:\n"
-             "defaults applied, the database URL normalised, ENVIRONMENT=ENV.\n"
-             "\n"
-             "exit: CMD's own status when it ran; 2 usage; 3 invalid manifest; 4 the contract\n"
-             "does not hold and CMD was never started; 5 CMD cannot be executed\n",
-    .flags = CMD_NEEDS_MANIFEST,
+             "defaults applied, the database URL normalised, ENVIRONMENT=ENV.\n",
+    .exits = "CMD's own status when it ran; 2 usage; 3 invalid manifest; 4 the contract\n"
+             "      does not hold and CMD was never started; 5 CMD cannot be executed",
+    .flags = CMD_NEEDS_MANIFEST | CMD_OPTIONS_FIRST,
     .run = run,
 };

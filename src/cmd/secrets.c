@@ -12,7 +12,6 @@
  * excerpt and a fingerprint (a hash of rule, path and secret).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +20,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <git2.h>
-
 #include "cli.h"
+#include "base/monotime.h"
 #include "base/fileio.h"
 #include "base/num.h"
+#include "secrets/secrets_baseline.h"
 #include "secrets/secrets_engine.h"
 #include "secrets/secrets_rules.h"
 #include "secrets/secrets_scan.h"
 #include "base/strbuf.h"
 #include "version.h"
+#include "vcs/vcs_hook.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
 
 #define DEFAULT_MAX_SIZE (10LL << 20)
-#define DEFAULT_BASELINE ".otap-secrets-baseline.json"
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
 /* ---- the manifest, when there is one ---------------------------------- */
@@ -43,17 +42,6 @@
 static const struct manifest_secrets *config(const struct cli *cli)
 {
     return cli->m ? &cli->m->secrets : NULL;
-}
-
-static char *baseline_default(const struct cli *cli)
-{
-    const struct manifest_secrets *cfg = config(cli);
-    if (cfg && cfg->baseline)
-        return cfg->baseline[0] == '/' ? xstrdup(cfg->baseline)
-                                       : xasprintf("%s/%s", cli->m->dir, cfg->baseline);
-    if (cli->m)
-        return xasprintf("%s/%s", cli->m->dir, DEFAULT_BASELINE);
-    return xstrdup(DEFAULT_BASELINE);
 }
 
 static int build_engine(struct cli *cli, struct secrets_engine *e)
@@ -70,62 +58,6 @@ static int build_engine(struct cli *cli, struct secrets_engine *e)
     return rc;
 }
 
-/* ---- baselines --------------------------------------------------------- */
-
-struct baseline {
-    char **fps; /* sorted */
-    size_t n;
-};
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool baseline_has(const struct baseline *b, const char *fp)
-{
-    return b->n && bsearch(&fp, b->fps, b->n, sizeof(char *), cmp_str) != NULL;
-}
-
-/* A missing file is an empty baseline unless it was named. */
-static int baseline_load(struct cli *cli, const char *path, bool named, struct baseline *b)
-{
-    memset(b, 0, sizeof(*b));
-    struct stat st;
-    if (stat(path, &st) < 0 && errno == ENOENT && !named)
-        return 0;
-    json_error_t je;
-    json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!doc)
-        return cli_error(cli, OTAP_EINVALID, "%s:%d: not a baseline file: %s", path, je.line,
-                         je.text);
-    json_t *items = json_object_get(doc, "findings");
-    int rc = 0;
-    if (!json_is_array(items) || json_integer_value(json_object_get(doc, "version")) != 1) {
-        rc = cli_error(cli, OTAP_EINVALID,
-                       "%s: not a baseline file: it needs \"version\": 1 and a \"findings\" list "
-                       "('otap secrets baseline' writes one)",
-                       path);
-    } else {
-        size_t i, alloc = 0;
-        json_t *it;
-        json_array_foreach(items, i, it)
-        {
-            const char *fp = json_string_value(json_object_get(it, "fingerprint"));
-            if (!fp) {
-                rc = cli_error(cli, OTAP_EINVALID, "%s: finding %zu has no \"fingerprint\"", path,
-                               i + 1);
-                break;
-            }
-            *XPUSH(&b->fps, &b->n, &alloc) = xstrdup(fp);
-        }
-        if (b->n)
-            qsort(b->fps, b->n, sizeof(char *), cmp_str);
-    }
-    json_decref(doc);
-    return rc;
-}
-
 /* ---- one scan, as the options say -------------------------------------- */
 
 struct scan_opts {
@@ -137,81 +69,39 @@ struct scan_opts {
     size_t npaths;
 };
 
-static int parse_scan_opts(struct cli *cli, int argc, char **argv, struct scan_opts *o,
+static int parse_scan_opts(struct cli *cli, const struct cli_args *args, struct scan_opts *o,
                            bool baseline_cmd)
 {
-    static const struct option opts[] = {
-        {"git", no_argument, NULL, 'g'},
-        {"since", required_argument, NULL, 's'},
-        {"staged", no_argument, NULL, 'S'},
-        {"stdin", no_argument, NULL, 'i'},
-        {"stdin-name", required_argument, NULL, 'n'},
-        {"no-ignore", no_argument, NULL, 'I'},
-        {"baseline", required_argument, NULL, 'b'},
-        {"no-baseline", no_argument, NULL, 'B'},
-        {"sarif", no_argument, NULL, 'f'},
-        {"max-size", required_argument, NULL, 'm'},
-        {"threads", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     memset(o, 0, sizeof(*o));
     o->max_size =
         config(cli) && config(cli)->max_file_size ? config(cli)->max_file_size : DEFAULT_MAX_SIZE;
-    o->stdin_name = "(stdin)";
-    int c;
-    long long v;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'g':
-            o->git = true;
-            break;
-        case 's':
-            o->since = optarg;
-            break;
-        case 'S':
-            o->staged = true;
-            break;
-        case 'i':
-            o->use_stdin = true;
-            break;
-        case 'n':
-            o->stdin_name = optarg;
-            break;
-        case 'I':
-            o->no_ignore = true;
-            break;
-        case 'b':
-            o->baseline = optarg;
-            break;
-        case 'B':
-            o->no_baseline = true;
-            break;
-        case 'f':
-            o->sarif = true;
-            break;
-        case 'o':
-            o->output = optarg;
-            break;
-        case 'm':
-            if (num_parse_ll(optarg, &v) < 0 || v < 1 || v > (1LL << 31))
-                return cli_usage_error(cli, "--max-size '%s' is not a size in bytes (1 to 2 GiB)",
-                                       optarg);
-            o->max_size = v;
-            break;
-        case 't':
-            if (num_parse_ll(optarg, &v) < 0 || v < 1 || v > 64)
-                return cli_usage_error(cli, "--threads '%s' is not a count from 1 to 64", optarg);
-            o->threads = (int)v;
-            break;
-        default:
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
+    o->git = cli_flag(args, "git");
+    o->since = cli_opt(args, "since");
+    o->staged = cli_flag(args, "staged");
+    o->use_stdin = cli_flag(args, "stdin");
+    o->stdin_name = cli_opt(args, "stdin-name") ? cli_opt(args, "stdin-name") : "(stdin)";
+    o->no_ignore = cli_flag(args, "no-ignore");
+    o->baseline = cli_opt(args, "baseline");
+    if (baseline_cmd) {
+        o->output = cli_opt(args, "output");
+    } else {
+        o->no_baseline = cli_flag(args, "no-baseline");
+        o->sarif = cli_flag(args, "sarif");
     }
-    o->paths = argv + optind;
-    o->npaths = (size_t)(argc - optind);
+    long long v;
+    const char *max = cli_opt(args, "max-size"), *threads = cli_opt(args, "threads");
+    if (max) {
+        if (num_parse_ll(max, &v) < 0 || v < 1 || v > (1LL << 31))
+            return cli_usage_error(cli, "--max-size '%s' is not a size in bytes (1 to 2 GiB)", max);
+        o->max_size = v;
+    }
+    if (threads) {
+        if (num_parse_ll(threads, &v) < 0 || v < 1 || v > 64)
+            return cli_usage_error(cli, "--threads '%s' is not a count from 1 to 64", threads);
+        o->threads = (int)v;
+    }
+    o->paths = args->argv + 1;
+    o->npaths = (size_t)(args->argc - 1);
     int targets = o->git + o->staged + o->use_stdin + (o->npaths > 0);
     if (targets > 1)
         return cli_usage_error(cli,
@@ -222,11 +112,6 @@ static int parse_scan_opts(struct cli *cli, int argc, char **argv, struct scan_o
         return cli_usage_error(cli, "--stdin-name goes with --stdin");
     if (o->no_ignore && (o->git || o->staged || o->use_stdin))
         return cli_usage_error(cli, "--no-ignore is for working trees");
-    if (baseline_cmd && (o->sarif || o->no_baseline))
-        return cli_usage_error(cli, "'otap secrets baseline' writes a baseline; it takes no %s",
-                               o->sarif ? "--sarif" : "--no-baseline");
-    if (!baseline_cmd && o->output)
-        return cli_usage_error(cli, "--output goes with 'otap secrets baseline'");
     if (o->sarif && cli->json)
         return cli_usage_error(cli, "choose --json or --sarif, not both");
     return 0;
@@ -241,8 +126,7 @@ static int do_scan(struct cli *cli, const struct scan_opts *o, const struct secr
     run->threads = o->threads;
     run->no_ignore = o->no_ignore;
     struct otap_err err = OTAP_ERR_INIT;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = monotime_ns();
     int rc;
     if (o->git)
         rc = secrets_scan_git(run, ".", o->since, &err);
@@ -252,8 +136,7 @@ static int do_scan(struct cli *cli, const struct scan_opts *o, const struct secr
         rc = secrets_scan_fd(run, STDIN_FILENO, o->stdin_name, &err);
     else
         rc = secrets_scan_paths(run, o->paths, o->npaths, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    *seconds = monotime_seconds_since(t0);
     if (rc < 0) {
         rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
                                : cli_error(cli, rc, "%s", err.msg);
@@ -308,7 +191,7 @@ static const char *target_name(const struct scan_opts *o)
     return o->git ? "git history" : o->staged ? "staged changes" : o->use_stdin ? "stdin" : "files";
 }
 
-static json_t *report_json(const struct secrets_run *run, const struct baseline *b,
+static json_t *report_json(const struct secrets_run *run, const struct secrets_baseline *b,
                            const struct scan_opts *o, const struct secrets_engine *e,
                            double seconds, size_t *new_out)
 {
@@ -316,7 +199,7 @@ static json_t *report_json(const struct secrets_run *run, const struct baseline 
     size_t fresh = 0, old = 0;
     for (size_t i = 0; i < run->findings.n; i++) {
         const struct secret_finding *f = &run->findings.items[i];
-        bool in = baseline_has(b, f->fingerprint);
+        bool in = secrets_baseline_has(b, f->fingerprint);
         in ? old++ : fresh++;
         json_array_append_new(list, finding_json(run, f, in));
     }
@@ -450,7 +333,7 @@ static void render_scan(struct cli *cli, json_t *doc, FILE *out)
  * fired as reportingDescriptors, relative URIs, partialFingerprints, and
  * baselineState so that accepted findings are not raised as new.
  */
-static json_t *report_sarif(const struct secrets_run *run, const struct baseline *b)
+static json_t *report_sarif(const struct secrets_run *run, const struct secrets_baseline *b)
 {
     const struct secrets_engine *e = run->engine;
     json_t *rules = json_array();
@@ -471,7 +354,7 @@ static json_t *report_sarif(const struct secrets_run *run, const struct baseline
         }
         const struct secrets_source *src = &run->sources[f->source];
         char *uri = secrets_printable(src->path, strlen(src->path));
-        bool in = baseline_has(b, f->fingerprint);
+        bool in = secrets_baseline_has(b, f->fingerprint);
         char *msg = xasprintf("%s: %s", r->description, f->excerpt);
         json_t *res = json_pack(
             "{s:s, s:i, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i, s:i, s:i, s:i, s:{s:s}}}}], "
@@ -503,21 +386,33 @@ static json_t *report_sarif(const struct secrets_run *run, const struct baseline
 
 /* ---- verbs ------------------------------------------------------------- */
 
-static int verb_scan(struct cli *cli, int argc, char **argv)
+/* SARIF is JSON of its own shape: --sarif and --json are never given together */
+static void render_sarif(struct cli *cli, json_t *doc, FILE *out)
+{
+    (void)cli;
+    json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+}
+
+static int verb_scan(struct cli *cli, const struct cli_args *args)
 {
     int rc = cli_load_manifest(cli, false);
     if (rc < 0)
         return rc;
     struct scan_opts o;
-    if ((rc = parse_scan_opts(cli, argc, argv, &o, false)) < 0)
+    if ((rc = parse_scan_opts(cli, args, &o, false)) < 0)
         return rc;
-    struct baseline b = {0};
+    struct secrets_baseline b = {0};
     if (!o.no_baseline) {
-        char *path = o.baseline ? xstrdup(o.baseline) : baseline_default(cli);
-        rc = baseline_load(cli, path, o.baseline != NULL, &b);
+        char *path = o.baseline ? xstrdup(o.baseline) : secrets_baseline_path(cli->m);
+        struct otap_err err = OTAP_ERR_INIT;
+        rc = secrets_baseline_load(&b, path, o.baseline != NULL, &err);
         free(path);
-        if (rc < 0)
+        if (rc < 0) {
+            rc = cli_error(cli, rc, "%s", err.msg);
+            otap_err_release(&err);
             return rc;
+        }
     }
     struct secrets_engine e;
     struct secrets_run run;
@@ -526,11 +421,8 @@ static int verb_scan(struct cli *cli, int argc, char **argv)
         size_t fresh = 0;
         json_t *doc = report_json(&run, &b, &o, &e, seconds, &fresh);
         if (o.sarif) {
-            json_t *sarif = report_sarif(&run, &b);
-            json_dumpf(sarif, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            fputc('\n', stdout);
-            json_decref(sarif);
             json_decref(doc);
+            cli_emit(cli, report_sarif(&run, &b), render_sarif);
         } else {
             cli_emit(cli, doc, render_scan);
         }
@@ -557,19 +449,19 @@ static void render_baseline(struct cli *cli, json_t *doc, FILE *out)
             json_string_value(json_object_get(doc, "baseline")), n, n == 1 ? "" : "s");
 }
 
-static int verb_baseline(struct cli *cli, int argc, char **argv)
+static int verb_baseline(struct cli *cli, const struct cli_args *args)
 {
     int rc = cli_load_manifest(cli, false);
     if (rc < 0)
         return rc;
     struct scan_opts o;
-    if ((rc = parse_scan_opts(cli, argc, argv, &o, true)) < 0)
+    if ((rc = parse_scan_opts(cli, args, &o, true)) < 0)
         return rc;
     if (o.baseline && o.output)
         return cli_usage_error(cli, "name the file with --output");
     char *path = o.output     ? xstrdup(o.output)
                  : o.baseline ? xstrdup(o.baseline)
-                              : baseline_default(cli);
+                              : secrets_baseline_path(cli->m);
     struct secrets_engine e;
     struct secrets_run run;
     double seconds;
@@ -582,25 +474,9 @@ static int verb_baseline(struct cli *cli, int argc, char **argv)
             rc = cli_refused(cli, "a baseline of what could not be read would hide it", run.errors,
                              run.nerrors, NULL);
         } else {
-            json_t *items = json_array();
-            for (size_t i = 0; i < run.findings.n; i++) {
-                const struct secret_finding *f = &run.findings.items[i];
-                char *file = secrets_printable(run.sources[f->source].path,
-                                               strlen(run.sources[f->source].path));
-                json_array_append_new(items,
-                                      json_pack("{s:s, s:s, s:s, s:i, s:s}", "fingerprint",
-                                                f->fingerprint, "rule", e.rules[f->rule].id, "file",
-                                                file, "line", f->line, "excerpt", f->excerpt));
-                free(file);
-            }
-            json_t *doc =
-                json_pack("{s:i, s:s, s:o}", "version", 1, "tool", "otap", "findings", items);
-            char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            struct strbuf sb = STRBUF_INIT;
-            strbuf_addf(&sb, "%s\n", text);
             struct otap_err err = OTAP_ERR_INIT;
-            if (fileio_write(path, sb.buf, sb.len, false, 0644, &err) < 0) {
-                rc = cli_error(cli, err.code, "%s", err.msg);
+            if ((rc = secrets_baseline_write(path, &run, &err)) < 0) {
+                rc = cli_error(cli, rc, "%s", err.msg);
                 otap_err_release(&err);
             } else {
                 cli_emit(cli,
@@ -608,9 +484,6 @@ static int verb_baseline(struct cli *cli, int argc, char **argv)
                                    (json_int_t)run.findings.n),
                          render_baseline);
             }
-            strbuf_release(&sb);
-            free(text);
-            json_decref(doc);
         }
         secrets_run_release(&run);
     }
@@ -632,10 +505,9 @@ static void render_rules(struct cli *cli, json_t *doc, FILE *out)
         fprintf(out, "%zu rules\n", json_array_size(json_object_get(doc, "rules")));
 }
 
-static int verb_rules(struct cli *cli, int argc, char **argv)
+static int verb_rules(struct cli *cli, const struct cli_args *args)
 {
-    (void)argv;
-    if (argc > 1)
+    if (args->argc > 1)
         return cli_usage_error(cli, "'otap secrets rules' takes no arguments");
     int rc = cli_load_manifest(cli, false);
     if (rc < 0)
@@ -666,136 +538,134 @@ static int verb_rules(struct cli *cli, int argc, char **argv)
 
 #define HOOK_MARK "secrets scan --staged"
 
-static int verb_hook(struct cli *cli, int argc, char **argv)
+static void render_hook(struct cli *cli, json_t *doc, FILE *out)
 {
-    bool force = false;
-    if (argc < 2 || strcmp(argv[1], "install"))
-        return cli_usage_error(cli, "'otap secrets hook' has one verb: install");
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--force"))
-            force = true;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[i]);
-    }
-    git_libgit2_init();
-    git_repository *repo = NULL;
-    int rc = 0;
-    char *dir = NULL, *path = NULL, *exe = NULL;
-    if (git_repository_open_ext(&repo, ".", 0, NULL) < 0) {
-        rc = cli_error(cli, OTAP_EUSAGE, "not in a git repository; run this where the hook goes");
-        goto out;
-    }
-    git_config *cfg = NULL;
-    git_buf hooks = {0};
-    const char *wd = git_repository_workdir(repo);
-    if (git_repository_config_snapshot(&cfg, repo) == 0 &&
-        git_config_get_path(&hooks, cfg, "core.hooksPath") == 0 && hooks.ptr)
-        dir = hooks.ptr[0] == '/' || !wd ? xstrdup(hooks.ptr) : xasprintf("%s%s", wd, hooks.ptr);
-    else
-        dir = xasprintf("%shooks", git_repository_path(repo));
-    git_buf_dispose(&hooks);
-    git_config_free(cfg);
-    path = xasprintf("%s/pre-commit", dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        char buf[8192];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        buf[n] = '\0';
-        fclose(f);
-        if (!strstr(buf, HOOK_MARK) && !force) {
-            char *item = xasprintf("%s exists and is not otap's; add 'otap " HOOK_MARK
-                                   "' to it, or replace it with --force",
-                                   path);
-            rc = cli_refused(cli, "the pre-commit hook was left as it is", &item, 1, NULL);
-            free(item);
-            goto out;
-        }
-    }
-    exe = realpath("/proc/self/exe", NULL);
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb,
-                "#!/bin/sh\n"
-                "# Installed by 'otap secrets hook install': a commit that adds a secret is\n"
-                "# refused. A false alarm takes an 'otap:allow' comment on its line, or\n"
-                "# 'otap secrets baseline'. Skipping the check once: git commit --no-verify\n"
-                "otap='%s'\n"
-                "[ -x \"$otap\" ] || otap=otap\n"
-                "exec \"$otap\" secrets scan --staged\n",
-                exe ? exe : "otap");
+    if (!cli->quiet)
+        fprintf(out, "installed %s: each commit's staged changes are scanned first\n",
+                json_string_value(json_object_get(doc, "hook")));
+}
+
+static int verb_hook_install(struct cli *cli, const struct cli_args *args)
+{
+    bool force = cli_flag(args, "force");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
+    char *exe = realpath("/proc/self/exe", NULL);
+    char *script =
+        xasprintf("#!/bin/sh\n"
+                  "# Installed by 'otap secrets hook install': a commit that adds a secret is\n"
+                  "# refused. A false alarm takes an 'otap:allow' comment on its line, or\n"
+                  "# 'otap secrets baseline'. Skipping the check once: git commit --no-verify\n"
+                  "otap='%s'\n"
+                  "[ -x \"$otap\" ] || otap=otap\n"
+                  "exec \"$otap\" " HOOK_MARK "\n",
+                  exe ? exe : "otap");
     struct otap_err err = OTAP_ERR_INIT;
-    if (fileio_mkdirs(dir, dir, &err) < 0 ||
-        fileio_write(path, sb.buf, sb.len, false, 0755, &err) < 0) {
-        rc = cli_error(cli, err.code, "%s", err.msg);
-        otap_err_release(&err);
-    } else if (chmod(path, 0755) < 0) {
-        rc = cli_error(cli, OTAP_EEXTERNAL, "cannot make %s executable: %s", path, strerror(errno));
-    } else {
-        cli_emit(cli, json_pack("{s:b, s:s}", "ok", 1, "hook", path), NULL);
-        if (!cli->json && !cli->quiet)
-            printf("installed %s: each commit's staged changes are scanned first\n", path);
-    }
-    strbuf_release(&sb);
-out:
-    free(exe);
+    char *path = NULL;
+    int rc = vcs_hook_install(".", "pre-commit", script, HOOK_MARK, force, &path, &err);
+    if (rc == OTAP_EREFUSED)
+        rc = cli_refused(cli, "the pre-commit hook was left as it is", &err.msg, 1, NULL);
+    else if (rc < 0)
+        rc = cli_error(cli, rc, "%s", err.msg);
+    else
+        cli_emit(cli, json_pack("{s:b, s:s}", "ok", 1, "hook", path), render_hook);
+    otap_err_release(&err);
     free(path);
-    free(dir);
-    git_repository_free(repo);
-    git_libgit2_shutdown();
+    free(script);
+    free(exe);
     return rc;
 }
 
-struct verb {
-    const char *name;
-    int (*run)(struct cli *cli, int argc, char **argv);
+#define TARGET_OPTS                                                                                \
+    {"git", 0, NULL, "the whole git history, every blob once"},                                    \
+        {"since", 0, "REV", "with --git: take what REV holds as scanned"},                         \
+        {"staged", 0, NULL, "what is staged, as the pre-commit hook does"},                        \
+        {"stdin", 0, NULL, "standard input"},                                                      \
+        {"stdin-name", 0, "NAME", "the name findings in standard input carry"},                    \
+        {"no-ignore", 0, NULL, "scan what .gitignore excludes too"},                               \
+        {"baseline", 0, "FILE", "the baseline (default .otap-secrets-baseline.json)"},             \
+        {"max-size", 0, "BYTES", "skip files larger (default 10 MiB, or secrets.max_file_size)"},  \
+    {                                                                                              \
+        "threads", 0, "N", "worker threads (default: one per core)"                                \
+    }
+
+static const struct cmd hook_verbs[] = {
+    {
+        .name = "install",
+        .summary = "write the pre-commit hook that scans each commit's staged changes",
+        .opts =
+            (const struct cli_opt[]){
+                {"force", 0, NULL, "replace a pre-commit hook that is not otap's"},
+                {0},
+            },
+        .run = verb_hook_install,
+    },
+    {0},
 };
 
-static const struct verb verbs[] = {
-    {"baseline", verb_baseline}, {"hook", verb_hook}, {"rules", verb_rules},
-    {"scan", verb_scan},         {NULL, NULL},
+static const struct cmd verbs[] = {
+    {
+        .name = "scan",
+        .summary = "report the credentials in a tree, the history, the index or stdin",
+        .synopsis = "[PATH...] [--no-ignore] [--max-size BYTES] [--threads N]\n"
+                    "--git [--since REV]\n"
+                    "--staged\n"
+                    "--stdin [--stdin-name NAME]\n"
+                    " [--baseline FILE | --no-baseline] [--sarif] [--json]",
+        .opts =
+            (const struct cli_opt[]){
+                TARGET_OPTS,
+                {"no-baseline", 0, NULL, "report every finding, the accepted ones too"},
+                {"sarif", 0, NULL, "print SARIF 2.1.0 for code scanning"},
+                {0},
+            },
+        .run = verb_scan,
+    },
+    {
+        .name = "baseline",
+        .summary = "accept every current finding: from now on only new ones fail",
+        .synopsis = "[target as for scan] [--output FILE]",
+        .opts =
+            (const struct cli_opt[]){
+                TARGET_OPTS,
+                {"output", 'o', "FILE", "write the baseline here"},
+                {0},
+            },
+        .run = verb_baseline,
+    },
+    {
+        .name = "rules",
+        .summary = "the rules in force: built-in and otap.yaml's",
+        .synopsis = "[--json]",
+        .run = verb_rules,
+    },
+    {
+        .name = "hook",
+        .summary = "install the pre-commit hook",
+        .verbs = hook_verbs,
+    },
+    {0},
 };
-
-static int run(struct cli *cli, int argc, char **argv)
-{
-    if (argc < 2)
-        return cli_usage_error(cli, "'otap secrets' needs a verb: scan, baseline, rules or hook");
-    for (const struct verb *v = verbs; v->name; v++)
-        if (!strcmp(v->name, argv[1]))
-            return v->run(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "'%s' is not a verb of 'otap secrets'", argv[1]);
-}
 
 const struct cmd cmd_secrets = {
     .name = "secrets",
     .summary = "find credentials in files, git history or staged changes",
-    .usage = "usage: otap secrets scan [PATH...] [--no-ignore] [--max-size BYTES] [--threads N]\n"
-             "       otap secrets scan --git [--since REV]\n"
-             "       otap secrets scan --staged\n"
-             "       otap secrets scan --stdin [--stdin-name NAME]\n"
-             "            [--baseline FILE | --no-baseline] [--sarif] [--json]\n"
-             "       otap secrets baseline [target as for scan] [--output FILE]\n"
-             "       otap secrets rules\n"
-             "       otap secrets hook install [--force]\n"
-             "\n"
-             "scan reads a working tree (default: .; .gitignore is honoured inside a git\n"
+    .about = "scan reads a working tree (default: .; .gitignore is honoured inside a git\n"
              "repository unless --no-ignore), the whole git history (--git: every blob\n"
-             "once, reported with the commit that introduced it; --since REV takes what\n"
-             "REV holds as scanned), what is staged (--staged, as the pre-commit hook does),\n"
-             "or standard input. Binary files and files over --max-size (default 10 MiB,\n"
-             "or secrets.max_file_size) are skipped and counted.\n"
+             "once, reported with the commit that introduced it), what is staged\n"
+             "(--staged), or standard input. Binary files and files over --max-size are\n"
+             "skipped and counted.\n"
              "\n"
              "Findings show rule, file, line, column, a masked excerpt and a fingerprint;\n"
              "a secret is never printed whole. Findings whose fingerprint is in the\n"
              "baseline (.otap-secrets-baseline.json beside otap.yaml, or secrets.baseline)\n"
-             "are accepted; an 'otap:allow' comment on a line silences it. --sarif prints\n"
-             "SARIF 2.1.0 for code scanning. otap.yaml's 'secrets' section adds rules,\n"
-             "disables built-in ones and sets allowlists (docs/secrets.md).\n"
-             "\n"
-             "baseline writes every current finding to the baseline file.\n"
-             "rules lists the rules in force; hook install writes .git/hooks/pre-commit.\n"
-             "\n"
-             "exit: 0 nothing new, 1 new findings, 2 usage, 3 invalid otap.yaml or\n"
-             "baseline, 4 an input could not be read (nothing can be said about it) or\n"
-             "a foreign hook is in the way, 5 git or the scanner failed\n",
+             "are accepted; an 'otap:allow' comment on a line silences it. otap.yaml's\n"
+             "'secrets' section adds rules, disables built-in ones and sets allowlists\n"
+             "(docs/secrets.md).\n",
+    .exits = "0 nothing new, 1 new findings, 2 usage, 3 invalid otap.yaml or\n"
+             "      baseline, 4 an input could not be read (nothing can be said about it)\n"
+             "      or a foreign hook is in the way, 5 git or the scanner failed",
     .flags = CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
 };

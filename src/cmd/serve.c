@@ -11,7 +11,6 @@
  * Tokens live hashed in .otap/tokens (0600); a new token is printed once.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,26 +90,29 @@ static void h_tokens(const struct http_request *rq, struct http_response *rs)
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "tokens", a);
 }
 
-/* Every endpoint: method, path, the least role, the handler. */
+/* Every endpoint: method, path, the least role, the handler, what it answers. */
 static const struct http_route routes[] = {
-    {"GET", "/health", ROLE_NONE, h_live},
-    {"GET", "/api/v2/health", ROLE_NONE, h_health},
-    {"GET", "/api/v2/ready", ROLE_NONE, h_ready},
-    {"GET", "/metrics", ROLE_VIEWER, h_metrics},
-    {"GET", "/api/v2/environments", ROLE_VIEWER, api_environments},
-    {"GET", "/api/v2/environments/{name}", ROLE_VIEWER, api_environments},
-    {"GET", "/api/v2/builds", ROLE_VIEWER, api_builds},
-    {"GET", "/api/v2/gates", ROLE_VIEWER, api_gates},
-    {"GET", "/api/v2/signoffs", ROLE_VIEWER, api_signoffs},
-    {"GET", "/api/v2/deployments", ROLE_VIEWER, api_deployments},
-    {"GET", "/api/v2/ledger", ROLE_VIEWER, api_ledger},
-    {"GET", "/api/v2/whoami", ROLE_VIEWER, h_whoami},
+    {"GET", "/health", ROLE_NONE, h_live, "liveness"},
+    {"GET", "/api/v2/health", ROLE_NONE, h_health, "status, environment, version, timestamp"},
+    {"GET", "/api/v2/ready", ROLE_NONE, h_ready, "200 when the state store answers"},
+    {"GET", "/metrics", ROLE_VIEWER, h_metrics, "Prometheus text format"},
+    {"GET", "/api/v2/environments", ROLE_VIEWER, api_environments,
+     "the environments and what is live in each"},
+    {"GET", "/api/v2/environments/{name}", ROLE_VIEWER, api_environments, "one environment"},
+    {"GET", "/api/v2/builds", ROLE_VIEWER, api_builds, "the registered builds"},
+    {"GET", "/api/v2/gates", ROLE_VIEWER, api_gates, "gate results"},
+    {"GET", "/api/v2/signoffs", ROLE_VIEWER, api_signoffs, "sign-offs"},
+    {"GET", "/api/v2/deployments", ROLE_VIEWER, api_deployments, "promotions and rollbacks"},
+    {"GET", "/api/v2/ledger", ROLE_VIEWER, api_ledger, "ledger entries, paged (after, limit)"},
+    {"GET", "/api/v2/whoami", ROLE_VIEWER, h_whoami, "the caller's token name and role"},
     /* protected environments: api_promote and api_rollback ask for admin themselves */
-    {"POST", "/api/v2/gates", ROLE_DEPLOYER, api_record_gate},
-    {"POST", "/api/v2/signoffs", ROLE_DEPLOYER, api_record_signoff},
-    {"POST", "/api/v2/promotions", ROLE_DEPLOYER, api_promote},
-    {"POST", "/api/v2/rollbacks", ROLE_DEPLOYER, api_rollback},
-    {"GET", "/api/v2/tokens", ROLE_ADMIN, h_tokens},
+    {"POST", "/api/v2/gates", ROLE_DEPLOYER, api_record_gate, "record a gate result"},
+    {"POST", "/api/v2/signoffs", ROLE_DEPLOYER, api_record_signoff, "record a sign-off"},
+    {"POST", "/api/v2/promotions", ROLE_DEPLOYER, api_promote,
+     "promote a build; a protected environment needs admin"},
+    {"POST", "/api/v2/rollbacks", ROLE_DEPLOYER, api_rollback,
+     "roll back; a protected environment needs admin"},
+    {"GET", "/api/v2/tokens", ROLE_ADMIN, h_tokens, "token names and roles"},
 };
 
 /* ---- serve -------------------------------------------------------------- */
@@ -141,67 +143,31 @@ static void log_event(const char *event, const char *key, const char *value)
     http_log_line(stderr, json_pack("{s:s, s:s}", "event", event, key, value));
 }
 
-static int run_server(struct cli *cli, int argc, char **argv)
+static int run_server(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"env", required_argument, NULL, 'e'},
-        {"threads", required_argument, NULL, 't'},
-        {"tokens", required_argument, NULL, 'k'},
-        {"allow-anonymous-read", no_argument, NULL, 'a'},
-        {"max-body", required_argument, NULL, 'b'},
-        {"idle-timeout", required_argument, NULL, 'i'},
-        {"max-connections", required_argument, NULL, 'c'},
-        {"grace", required_argument, NULL, 'g'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *listen = NULL, *env_name = NULL, *tokens_arg = NULL;
+    const char *listen = cli_opt(args, "listen"), *env_name = cli_opt(args, "env"),
+               *tokens_arg = cli_opt(args, "tokens");
     long long threads = 0, max_body = 1 << 20, idle = 10, conns = 1024, grace = 10;
-    bool anonymous = false;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            listen = optarg;
-            break;
-        case 'e':
-            env_name = optarg;
-            break;
-        case 'k':
-            tokens_arg = optarg;
-            break;
-        case 'a':
-            anonymous = true;
-            break;
-        case 't':
-            if (num_parse_ll(optarg, &threads) < 0 || threads < 1 || threads > 256)
-                return cli_usage_error(cli, "--threads '%s' is not a number 1-256", optarg);
-            break;
-        case 'b':
-            if (num_parse_ll(optarg, &max_body) < 0 || max_body < 0 || max_body > (1LL << 30))
-                return cli_usage_error(cli, "--max-body '%s' is not a byte count", optarg);
-            break;
-        case 'c':
-            if (num_parse_ll(optarg, &conns) < 0 || conns < 1 || conns > 100000)
-                return cli_usage_error(cli, "--max-connections '%s' is not a number", optarg);
-            break;
-        case 'i':
-        case 'g': {
-            long long v;
-            if (num_parse_duration(optarg, &v) < 0 || v < 1 || v > 3600)
-                return cli_usage_error(cli, "--%s '%s' is not a duration (e.g. 10s)",
-                                       c == 'i' ? "idle-timeout" : "grace", optarg);
-            *(c == 'i' ? &idle : &grace) = v;
-            break;
-        }
-        default:
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    bool anonymous = cli_flag(args, "allow-anonymous-read");
+    const char *v;
+    if ((v = cli_opt(args, "threads")) &&
+        (num_parse_ll(v, &threads) < 0 || threads < 1 || threads > 256))
+        return cli_usage_error(cli, "--threads '%s' is not a number 1-256", v);
+    if ((v = cli_opt(args, "max-body")) &&
+        (num_parse_ll(v, &max_body) < 0 || max_body < 0 || max_body > (1LL << 30)))
+        return cli_usage_error(cli, "--max-body '%s' is not a byte count", v);
+    if ((v = cli_opt(args, "max-connections")) &&
+        (num_parse_ll(v, &conns) < 0 || conns < 1 || conns > 100000))
+        return cli_usage_error(cli, "--max-connections '%s' is not a number", v);
+    const char *names[] = {"idle-timeout", "grace"};
+    long long *slots[] = {&idle, &grace};
+    for (size_t i = 0; i < 2; i++)
+        if ((v = cli_opt(args, names[i])) &&
+            (num_parse_duration(v, slots[i]) < 0 || *slots[i] < 1 || *slots[i] > 3600))
+            return cli_usage_error(cli, "--%s '%s' is not a duration (e.g. 10s)", names[i], v);
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
     const struct manifest *m = cli->m;
     if (!env_name)
         env_name = getenv("ENVIRONMENT");
@@ -314,155 +280,222 @@ static int run_server(struct cli *cli, int argc, char **argv)
 
 /* ---- tokens ------------------------------------------------------------- */
 
-static int run_token(struct cli *cli, int argc, char **argv)
+/* The tokens file, loaded; reports its own errors. */
+static int tokens_open(struct cli *cli, const struct cli_args *args, struct tokens *t, char **path)
 {
-    static const struct option opts[] = {
-        {"role", required_argument, NULL, 'r'},
-        {"tokens", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *role_arg = NULL, *tokens_arg = NULL;
-    if (argc < 2)
-        return cli_usage_error(cli, "'otap serve token' needs add, list or remove");
-    const char *verb = argv[1];
-    int c;
-    optind = 2;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'r')
-            role_arg = optarg;
-        else if (c == 'k')
-            tokens_arg = optarg;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    char *path = tokens_path_for(cli, tokens_arg);
-    struct tokens t;
+    *path = tokens_path_for(cli, cli_opt(args, "tokens"));
     struct diag_list dl;
-    diag_list_init(&dl, path);
+    diag_list_init(&dl, *path);
     struct otap_err err = OTAP_ERR_INIT;
-    int rc = tokens_load(&t, path, &dl, &err);
+    int rc = tokens_load(t, *path, &dl, &err);
     if (rc < 0 || dl.n) {
         cli_print_diags(cli, &dl, stderr);
         rc = rc < 0 ? cli_error(cli, rc, "%s", err.msg)
-                    : cli_error(cli, OTAP_EINVALID, "the tokens file '%s' is invalid", path);
-        goto out;
+                    : cli_error(cli, OTAP_EINVALID, "the tokens file '%s' is invalid", *path);
+        if (rc >= 0)
+            tokens_release(t);
     }
-    if (!strcmp(verb, "list")) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < t.n; i++)
-            json_array_append_new(a, json_pack("{s:s, s:s}", "name", t.items[i].name, "role",
-                                               role_name(t.items[i].role)));
-        if (!cli->json)
-            for (size_t i = 0; i < t.n; i++)
-                printf("%-24s %s\n", t.items[i].name, role_name(t.items[i].role));
-        cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "tokens", a), NULL);
-    } else if (!strcmp(verb, "add")) {
-        if (optind + 1 != argc || !role_arg) {
-            rc = cli_usage_error(cli,
-                                 "usage: otap serve token add NAME --role viewer|deployer|admin");
-            goto out;
-        }
-        enum role r = role_parse(role_arg);
-        if (r == ROLE_NONE) {
-            rc = cli_usage_error(cli, "--role '%s' is not viewer, deployer or admin", role_arg);
-            goto out;
-        }
-        char *token = NULL;
-        char *dir = xasprintf("%s/.otap", cli->m->dir);
-        if (!tokens_arg && fileio_mkdirs(dir, ".otap", &err) < 0) {
-            free(dir);
-            rc = cli_error(cli, err.code, "%s", err.msg);
-            goto out;
-        }
-        free(dir);
-        if ((rc = tokens_add(&t, argv[optind], r, &token, &err)) < 0 ||
-            (rc = tokens_save(&t, path, &err)) < 0) {
-            if (token) {
-                explicit_bzero(token, strlen(token));
-                free(token);
-            }
-            rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                                   : cli_error(cli, rc, "%s", err.msg);
-            goto out;
-        }
-        /* the only time the token exists outside its holder's hands */
-        cli_emit(cli,
-                 json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "name", argv[optind], "role",
-                           role_name(r), "token", token),
-                 NULL);
-        if (!cli->json) {
-            printf("%s\n", token);
-            if (!cli->quiet)
-                fprintf(stderr, "token '%s' (%s) saved hashed in %s; it is shown only now\n",
-                        argv[optind], role_name(r), path);
-        }
-        explicit_bzero(token, strlen(token));
-        free(token);
-    } else if (!strcmp(verb, "remove")) {
-        if (optind + 1 != argc) {
-            rc = cli_usage_error(cli, "usage: otap serve token remove NAME");
-            goto out;
-        }
-        if (!tokens_remove(&t, argv[optind])) {
-            rc = cli_error(cli, OTAP_EFOUND, "no token named '%s'", argv[optind]);
-            goto out;
-        }
-        if ((rc = tokens_save(&t, path, &err)) < 0) {
-            rc = cli_error(cli, rc, "%s", err.msg);
-            goto out;
-        }
-        cli_emit(cli, json_pack("{s:b, s:s}", "ok", 1, "removed", argv[optind]), NULL);
-    } else {
-        rc = cli_usage_error(cli, "'%s' is not add, list or remove", verb);
-    }
-out:
     otap_err_release(&err);
     diag_list_release(&dl);
+    if (rc < 0) {
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
+static void render_token_list(struct cli *cli, json_t *doc, FILE *out)
+{
+    (void)cli;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(doc, "tokens"), i, t)
+        fprintf(out, "%-24s %s\n", json_string_value(json_object_get(t, "name")),
+                json_string_value(json_object_get(t, "role")));
+}
+
+static int run_token_list(struct cli *cli, const struct cli_args *args)
+{
+    int rc = cli_operands_at_most(cli, args, 0);
+    struct tokens t;
+    char *path;
+    if (rc || (rc = tokens_open(cli, args, &t, &path)) < 0)
+        return rc;
+    json_t *a = json_array();
+    for (size_t i = 0; i < t.n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s}", "name", t.items[i].name, "role",
+                                           role_name(t.items[i].role)));
+    cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "tokens", a), render_token_list);
+    tokens_release(&t);
+    free(path);
+    return 0;
+}
+
+static void render_token_add(struct cli *cli, json_t *doc, FILE *out)
+{
+    /* the token alone on stdout, so that $(otap serve token add ...) captures it */
+    fprintf(out, "%s\n", json_string_value(json_object_get(doc, "token")));
+    if (!cli->quiet)
+        fprintf(stderr, "token '%s' (%s) saved hashed in %s; it is shown only now\n",
+                json_string_value(json_object_get(doc, "name")),
+                json_string_value(json_object_get(doc, "role")),
+                json_string_value(json_object_get(doc, "file")));
+}
+
+static int run_token_add(struct cli *cli, const struct cli_args *args)
+{
+    const char *role_arg = cli_opt(args, "role");
+    if (args->argc != 2 || !role_arg)
+        return cli_usage_error(cli, "give the token's NAME and --role viewer|deployer|admin");
+    const char *name = args->argv[1];
+    enum role r = role_parse(role_arg);
+    if (r == ROLE_NONE)
+        return cli_usage_error(cli, "--role '%s' is not viewer, deployer or admin", role_arg);
+    struct tokens t;
+    char *path;
+    int rc = tokens_open(cli, args, &t, &path);
+    if (rc < 0)
+        return rc;
+    struct otap_err err = OTAP_ERR_INIT;
+    char *token = NULL;
+    char *dir = xasprintf("%s/.otap", cli->m->dir);
+    if (!cli_opt(args, "tokens") && (rc = fileio_mkdirs(dir, ".otap", &err)) < 0)
+        rc = cli_error(cli, err.code, "%s", err.msg);
+    else if ((rc = tokens_add(&t, name, r, &token, &err)) < 0 ||
+             (rc = tokens_save(&t, path, &err)) < 0)
+        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
+                               : cli_error(cli, rc, "%s", err.msg);
+    else
+        /* the only time the token exists outside its holder's hands */
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "name", name, "role", role_name(r),
+                           "token", token, "file", path),
+                 render_token_add);
+    if (token) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+    free(dir);
+    otap_err_release(&err);
     tokens_release(&t);
     free(path);
     return rc;
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static void render_token_remove(struct cli *cli, json_t *doc, FILE *out)
 {
-    if (argc >= 2 && !strcmp(argv[1], "token"))
-        return run_token(cli, argc - 1, argv + 1);
-    return run_server(cli, argc, argv);
+    if (!cli->quiet)
+        fprintf(out, "removed token '%s'\n", json_string_value(json_object_get(doc, "removed")));
 }
+
+static int run_token_remove(struct cli *cli, const struct cli_args *args)
+{
+    if (args->argc != 2)
+        return cli_usage_error(cli, "give the NAME of the token to remove");
+    const char *name = args->argv[1];
+    struct tokens t;
+    char *path;
+    int rc = tokens_open(cli, args, &t, &path);
+    if (rc < 0)
+        return rc;
+    struct otap_err err = OTAP_ERR_INIT;
+    if (!tokens_remove(&t, name))
+        rc = cli_error(cli, OTAP_EFOUND, "no token named '%s'", name);
+    else if ((rc = tokens_save(&t, path, &err)) < 0)
+        rc = cli_error(cli, rc, "%s", err.msg);
+    else
+        cli_emit(cli, json_pack("{s:b, s:s}", "ok", 1, "removed", name), render_token_remove);
+    otap_err_release(&err);
+    tokens_release(&t);
+    free(path);
+    return rc;
+}
+
+/* The endpoints, from the route table itself: help never lists a route that is gone. */
+static void routes_help(FILE *out)
+{
+    static const char *const roles[] = {"anyone", "viewer", "deployer", "admin"};
+    fputs("\nendpoints:\n", out);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct http_route *r = &routes[i];
+        fprintf(out, "  %-4s %-30s %s (%s)\n", r->method, r->pattern, r->summary, roles[r->role]);
+    }
+}
+
+#define TOKENS_OPT                                                                                 \
+    {                                                                                              \
+        "tokens", 0, "FILE", "the tokens file (default .otap/tokens)"                              \
+    }
+
+static const struct cmd token_verbs[] = {
+    {
+        .name = "add",
+        .summary = "make a token; print it once",
+        .synopsis = "NAME --role viewer|deployer|admin",
+        .opts =
+            (const struct cli_opt[]){
+                {"role", 0, "ROLE", "viewer, deployer or admin"},
+                TOKENS_OPT,
+                {0},
+            },
+        .run = run_token_add,
+    },
+    {
+        .name = "list",
+        .summary = "token names and roles",
+        .opts = (const struct cli_opt[]){TOKENS_OPT, {0}},
+        .run = run_token_list,
+    },
+    {
+        .name = "remove",
+        .summary = "revoke a token",
+        .synopsis = "NAME",
+        .opts = (const struct cli_opt[]){TOKENS_OPT, {0}},
+        .run = run_token_remove,
+    },
+    {0},
+};
+
+static const struct cmd verbs[] = {
+    {
+        .name = "token",
+        .summary = "add, list and remove the tokens that may call the API",
+        .verbs = token_verbs,
+    },
+    {0},
+};
 
 const struct cmd cmd_serve = {
     .name = "serve",
     .summary = "serve health, the environments and metrics over HTTP, with token roles",
-    .usage =
-        "usage: otap serve [--listen HOST:PORT] [--env ENV] [--threads N] [--tokens FILE]\n"
-        "                  [--allow-anonymous-read] [--max-body BYTES] [--idle-timeout 10s]\n"
-        "                  [--max-connections N] [--grace 10s]\n"
-        "       otap serve token add NAME --role viewer|deployer|admin\n"
-        "       otap serve token list | remove NAME\n"
-        "\n"
-        "Listens on 127.0.0.1 at the registry port of the service 'otap' (or --listen)\n"
-        "with an epoll thread pool. Endpoints:\n"
-        "  GET  /health                      liveness (anyone)\n"
-        "  GET  /api/v2/health               status, environment, version, timestamp (anyone)\n"
-        "  GET  /api/v2/ready                200 when every backend answers (anyone)\n"
-        "  GET  /metrics                     Prometheus text format (viewer)\n"
-        "  GET  /api/v2/environments[/NAME]  the environments of the manifest (viewer)\n"
-        "  GET  /api/v2/whoami               the caller's token name and role (viewer)\n"
-        "  POST /api/v2/echo                 a JSON object, validated and echoed (deployer)\n"
-        "  GET  /api/v2/tokens               token names and roles (admin)\n"
-        "Requests carry 'Authorization: Bearer TOKEN'; no or a bad token is 401, too\n"
-        "weak a role 403, both with a JSON error. --allow-anonymous-read opens viewer\n"
-        "endpoints to callers without a token. Tokens are stored hashed (SHA-256) in\n"
-        ".otap/tokens, compared in constant time, never logged; 'token add' prints a\n"
-        "new token once. Every request is logged as one JSON line on stderr with its\n"
-        "request id (X-Request-Id, or a generated one, returned in the answer). Bodies\n"
-        "over --max-body (1 MiB) get 413; headers over 16 KiB are refused; a\n"
-        "connection idle for --idle-timeout is closed. SIGTERM stops accepting, lets\n"
-        "requests in flight finish (at most --grace), then exits 0.\n"
-        "\n"
-        "exit: 0 stopped by SIGTERM or SIGINT; 2 usage; 3 invalid manifest or tokens file;\n"
-        "5 cannot listen\n",
+    .synopsis = "[--listen HOST:PORT] [--env ENV] [--threads N] [--tokens FILE]\n"
+                " [--allow-anonymous-read] [--max-body BYTES] [--idle-timeout 10s]\n"
+                " [--max-connections N] [--grace 10s]",
+    .opts =
+        (const struct cli_opt[]){
+            {"listen", 0, "HOST:PORT",
+             "where to listen (default 127.0.0.1 and the port of 'otap')"},
+            {"env", 'e', "ENV", "the environment this server answers for (default ENVIRONMENT)"},
+            {"threads", 0, "N", "worker threads (default: one per core)"},
+            TOKENS_OPT,
+            {"allow-anonymous-read", 0, NULL, "viewer endpoints without a token"},
+            {"max-body", 0, "BYTES", "larger bodies get 413 (default 1 MiB)"},
+            {"idle-timeout", 0, "DURATION", "close a connection idle this long (default 10s)"},
+            {"max-connections", 0, "N", "at most N connections at once (default 1024)"},
+            {"grace", 0, "DURATION", "on SIGTERM, let requests finish this long (default 10s)"},
+            {0},
+        },
+    .about = "Listens with an epoll thread pool. Requests carry 'Authorization: Bearer\n"
+             "TOKEN'; no or a bad token is 401, too weak a role 403, both with a JSON\n"
+             "error. Tokens are stored hashed (SHA-256), compared in constant time, never\n"
+             "logged; 'token add' prints a new token once. Every request is logged as one\n"
+             "JSON line on stderr with its request id (X-Request-Id, or a generated one,\n"
+             "returned in the answer). Headers over 16 KiB are refused. SIGTERM stops\n"
+             "accepting, lets requests in flight finish, then exits 0.\n",
+    .more_help = routes_help,
+    .exits = "0 stopped by SIGTERM or SIGINT; 2 usage; 3 invalid manifest or tokens file;\n"
+             "      5 cannot listen",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
-    .run = run,
+    .verbs = verbs,
+    .run = run_server,
 };

@@ -149,9 +149,11 @@ void api_builds(const struct http_request *rq, struct http_response *rs)
     store_close(s);
 }
 
-/* Rows of a query as JSON objects named by cols. */
-static void query_json(const struct http_request *rq, struct http_response *rs, const char *sql,
-                       const char *const *cols, size_t ncols, const char *key)
+/* One of the evidence lists, paged by limit and filtered by ?build=. */
+static void evidence_json(const struct http_request *rq, struct http_response *rs,
+                          int (*list)(struct store *, const char *, long long, json_t **,
+                                      struct otap_err *),
+                          const char *key)
 {
     long long limit = page_limit(rq, rs);
     if (limit < 0)
@@ -159,53 +161,23 @@ static void query_json(const struct http_request *rq, struct http_response *rs, 
     struct store *s = open_store(rq, rs);
     if (!s)
         return;
-    char lim[24];
-    snprintf(lim, sizeof(lim), "%lld", limit);
-    const char *build = http_query(rq, "build");
-    const char *p[] = {build, lim};
-    struct store_rows r;
+    json_t *a = NULL;
     struct otap_err err = OTAP_ERR_INIT;
-    if (store_exec(s, sql, p, 2, &r, &err) < 0) {
+    if (list(s, http_query(rq, "build"), limit, &a, &err) < 0)
         store_failed(rs, &err);
-        store_close(s);
-        return;
-    }
-    json_t *a = json_array();
-    for (size_t i = 0; i < r.nrows; i++) {
-        json_t *o = json_object();
-        for (size_t c = 0; c < ncols; c++) {
-            const char *v = store_cell(&r, i, c);
-            json_object_set_new(o, cols[c], v ? json_string(v) : json_null());
-        }
-        json_array_append_new(a, o);
-    }
-    store_rows_release(&r);
-    rs->json = json_pack("{s:b, s:o}", "ok", 1, key, a);
+    else
+        rs->json = json_pack("{s:b, s:o}", "ok", 1, key, a);
     store_close(s);
 }
 
 void api_gates(const struct http_request *rq, struct http_response *rs)
 {
-    static const char *const cols[] = {"id",     "gate", "digest",      "version",
-                                       "result", "url",  "recorded_at", "recorded_by"};
-    query_json(rq, rs,
-               "SELECT g.id, g.gate, g.digest, a.version, g.result, g.url, g.recorded_at, "
-               "g.recorded_by FROM otap_gate_results g JOIN otap_artifacts a ON a.digest = "
-               "g.digest WHERE CAST($1 AS text) IS NULL OR g.digest = $1 OR a.version = $1 ORDER "
-               "BY g.id DESC LIMIT CAST($2 AS bigint)",
-               cols, 8, "gates");
+    evidence_json(rq, rs, gate_list, "gates");
 }
 
 void api_signoffs(const struct http_request *rq, struct http_response *rs)
 {
-    static const char *const cols[] = {"id", "environment", "digest",      "version",
-                                       "by", "note",        "recorded_at", "recorded_by"};
-    query_json(rq, rs,
-               "SELECT s.id, s.env, s.digest, a.version, s.by_name, s.note, s.recorded_at, "
-               "s.recorded_by FROM otap_signoffs s JOIN otap_artifacts a ON a.digest = s.digest "
-               "WHERE CAST($1 AS text) IS NULL OR s.digest = $1 OR a.version = $1 ORDER BY s.id "
-               "DESC LIMIT CAST($2 AS bigint)",
-               cols, 8, "signoffs");
+    evidence_json(rq, rs, signoff_list, "signoffs");
 }
 
 void api_deployments(const struct http_request *rq, struct http_response *rs)
@@ -541,38 +513,29 @@ void api_collect_metrics(struct metrics *mx, void *ctx)
     char hash[SHA256_HEX_LEN + 1];
     if (ledger_head(s, &head, hash, &err) == 0)
         metrics_gauge_set(mx, "otap_ledger_entries", "Entries in the ledger", NULL, (double)head);
-    struct store_rows r;
-    /* a superseded deployment was live: it counts as a success */
-    if (store_exec(s,
-                   "SELECT env, kind, CASE WHEN state IN ('live', 'superseded') THEN 'success' "
-                   "ELSE state END, count(*) FROM otap_deployments GROUP BY 1, 2, 3",
-                   NULL, 0, &r, &err) == 0) {
-        for (size_t i = 0; i < r.nrows; i++) {
-            long long n = 0;
-            if (num_parse_ll(store_cell(&r, i, 3), &n) < 0)
-                continue;
-            char *e = metrics_escape(store_cell(&r, i, 0));
-            char *labels = xasprintf("environment=\"%s\",kind=\"%s\",result=\"%s\"", e,
-                                     store_cell(&r, i, 1), store_cell(&r, i, 2));
+    struct deploy_outcome *o = NULL;
+    size_t n = 0;
+    if (deploy_outcomes(s, &o, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            char *e = metrics_escape(o[i].env);
+            char *labels = xasprintf("environment=\"%s\",kind=\"%s\",result=\"%s\"", e, o[i].kind,
+                                     o[i].result);
             metrics_gauge_set(mx, "otap_promotions",
                               "Promotions and rollbacks recorded in the state store, by "
                               "environment, kind and result",
-                              labels, (double)n);
+                              labels, (double)o[i].count);
             free(labels);
             free(e);
         }
-        store_rows_release(&r);
+        deploy_outcomes_release(o, n);
     }
-    if (store_exec(s,
-                   "SELECT env, max(finished_at) FROM otap_deployments WHERE state IN ('live', "
-                   "'superseded') GROUP BY env",
-                   NULL, 0, &r, &err) == 0) {
-        for (size_t i = 0; i < r.nrows; i++) {
+    struct deploy_last *last = NULL;
+    if (deploy_last_success(s, &last, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
             time_t t;
-            const char *at = store_cell(&r, i, 1);
-            if (!at || probe_parse_time(at, &t) < 0)
+            if (!last[i].finished_at || probe_parse_time(last[i].finished_at, &t) < 0)
                 continue;
-            char *e = metrics_escape(store_cell(&r, i, 0));
+            char *e = metrics_escape(last[i].env);
             char *labels = xasprintf("environment=\"%s\"", e);
             metrics_gauge_set(mx, "otap_last_deploy_timestamp_seconds",
                               "When the environment's last successful deploy finished (Unix time)",
@@ -580,7 +543,7 @@ void api_collect_metrics(struct metrics *mx, void *ctx)
             free(labels);
             free(e);
         }
-        store_rows_release(&r);
+        deploy_last_release(last, n);
     }
     otap_err_release(&err);
     store_close(s);

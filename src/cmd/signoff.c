@@ -1,7 +1,6 @@
 /*
  * otap signoff: someone accepts a build as it runs in an environment.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,33 +22,13 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
             json_string_value(json_object_get(doc, "by")));
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, NULL, 'e'},
-        {"artifact", required_argument, NULL, 'a'},
-        {"by", required_argument, NULL, 'b'},
-        {"note", required_argument, NULL, 'n'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *env_name = NULL, *ref = NULL, *by = NULL, *note = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "e:", opts, NULL)) != -1) {
-        if (c == 'e')
-            env_name = optarg;
-        else if (c == 'a')
-            ref = optarg;
-        else if (c == 'b')
-            by = optarg;
-        else if (c == 'n')
-            note = optarg;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    const char *env_name = cli_opt(args, "env"), *ref = cli_opt(args, "artifact"),
+               *by = cli_opt(args, "by"), *note = cli_opt(args, "note");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
     if (!env_name || !ref || !by || !*by)
         return cli_usage_error(cli, "give --env ENV, --artifact BUILD and --by NAME");
     const struct manifest_env *env = manifest_env_find(cli->m, env_name);
@@ -104,14 +83,20 @@ out:
 const struct cmd cmd_signoff = {
     .name = "signoff",
     .summary = "record an acceptance sign-off of a build live in an environment",
-    .usage = "usage: otap signoff --env ENV --artifact BUILD --by NAME [--note TEXT]\n"
-             "\n"
-             "Records that NAME accepted BUILD as it runs in ENV (it must be live\n"
+    .synopsis = "--env ENV --artifact BUILD --by NAME [--note TEXT]",
+    .opts =
+        (const struct cli_opt[]){
+            {"env", 'e', "ENV", "where the build runs and was accepted"},
+            {"artifact", 0, "BUILD", "the build: its version, digest or a prefix"},
+            {"by", 0, "NAME", "who accepted it"},
+            {"note", 0, "TEXT", "what they said"},
+            {0},
+        },
+    .about = "Records that NAME accepted BUILD as it runs in ENV (it must be live\n"
              "there). An environment that requires 'signoff' takes a sign-off of the\n"
-             "build in the stage before it: production's comes from staging.\n"
-             "\n"
-             "exit: 0 recorded, 2 usage, 4 refused (the build is not live in ENV),\n"
-             "      5 the store failed\n",
+             "build in the stage before it: production's comes from staging.\n",
+    .exits = "0 recorded, 2 usage, 4 refused (the build is not live in ENV),\n"
+             "      5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

@@ -2,7 +2,6 @@
  * otap status: every environment, what is live there, since when, by
  * whom, whether a promotion is under way, and its health right now.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,24 +97,12 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     }
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *args)
 {
-    static const struct option opts[] = {
-        {"no-probe", no_argument, NULL, 'n'},
-        {NULL, 0, NULL, 0},
-    };
-    bool probe = true;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'n')
-            probe = false;
-        else
-            return cli_usage_error(cli, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+    bool probe = !cli_flag(args, "no-probe");
+    int orc = cli_operands_at_most(cli, args, 0);
+    if (orc)
+        return orc;
     struct store *s;
     int rc = cli_store_open(cli, &s);
     if (rc < 0)
@@ -166,14 +153,15 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_status = {
     .name = "status",
     .summary = "what is live in every environment, since when, by whom, healthy now",
-    .usage = "usage: otap status [--no-probe]\n"
-             "\n"
-             "For each environment in promotion order: the live build (version and\n"
+    .opts =
+        (const struct cli_opt[]){
+            {"no-probe", 0, NULL, "do not probe the services' health now"},
+            {0},
+        },
+    .about = "For each environment in promotion order: the live build (version and\n"
              "digest), since when and who promoted it, a promotion under way, and its\n"
-             "health right now (the health and readiness probes of its services;\n"
-             "--no-probe skips them).\n"
-             "\n"
-             "exit: 0 ok, 2 usage, 5 the store failed\n",
+             "health right now (the health and readiness probes of its services).\n",
+    .exits = "0 ok, 2 usage, 5 the store failed",
     .flags = CMD_NEEDS_MANIFEST | CMD_REPORTS_JSON,
     .run = run,
 };

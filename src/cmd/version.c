@@ -2,8 +2,6 @@
  * otap version: the release from the VERSION file and, when built from a
  * git checkout, the commit, so a bug report names the exact build.
  */
-#include <getopt.h>
-
 #include "cli.h"
 #include "base/err.h"
 #include "version.h"
@@ -17,11 +15,10 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
             commit ? " (" : "", commit ? commit : "", commit ? ")" : "");
 }
 
-static int run(struct cli *cli, int argc, char **argv)
+static int run(struct cli *cli, const struct cli_args *a)
 {
-    if (argc > 1)
+    if (a->argc > 1)
         return cli_usage_error(cli, "'otap version' takes no arguments");
-    (void)argv;
     json_t *doc = json_pack("{s:s}", "version", OTAP_VERSION);
     if (OTAP_GIT_COMMIT[0])
         json_object_set_new(doc, "commit", json_string(OTAP_GIT_COMMIT));
@@ -32,8 +29,8 @@ static int run(struct cli *cli, int argc, char **argv)
 const struct cmd cmd_version = {
     .name = "version",
     .summary = "print otap's version and the commit it was built from",
-    .usage = "usage: otap version [--json]\n"
-             "       otap --version\n",
+    .synopsis = "[--json]\n--version",
+    .exits = "0 ok, 2 usage",
     .flags = CMD_REPORTS_JSON,
     .run = run,
 };

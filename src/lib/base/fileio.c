@@ -4,6 +4,7 @@
  */
 #include "base/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,4 +80,67 @@ int fileio_mkdirs(const char *path, const char *shown, struct otap_err *err)
     }
     free(p);
     return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+    if (!*dir || !strcmp(dir, "."))
+        return xstrdup(name);
+    size_t n = strlen(dir);
+    return xasprintf("%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* A problem with path: the caller's to note, or the end of the walk. */
+static int walk_problem(const struct fileio_walk *w, const char *what, const char *path, int e,
+                        struct otap_err *err)
+{
+    if (w->error) {
+        w->error(w->ctx, path, e);
+        return 0;
+    }
+    return otap_err_set(err, OTAP_EEXTERNAL, "cannot %s '%s': %s", what, path, strerror(e));
+}
+
+static int walk_dir(const char *path, const char *rel, int depth, const struct fileio_walk *w,
+                    struct otap_err *err)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return walk_problem(w, "list", path, errno, err);
+    char **names = NULL;
+    size_t n = 0, alloc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            *XPUSH(&names, &n, &alloc) = xstrdup(de->d_name);
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(char *), by_name);
+    int rc = 0;
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        char *child = join(path, names[i]);
+        char *crel = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
+        struct stat st;
+        if (lstat(child, &st) < 0) {
+            rc = walk_problem(w, "stat", child, errno, err);
+        } else {
+            rc = w->visit(w->ctx, child, crel, &st);
+            if (rc == 0 && S_ISDIR(st.st_mode) && depth < (w->max_depth ? w->max_depth : 256))
+                rc = walk_dir(child, crel, depth + 1, w, err);
+        }
+        free(crel);
+        free(child);
+    }
+    xfree_strv(names, n);
+    return rc < 0 ? rc : 0;
+}
+
+int fileio_walk(const char *root, const struct fileio_walk *w, struct otap_err *err)
+{
+    return walk_dir(root, "", 1, w, err);
 }

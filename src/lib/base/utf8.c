@@ -6,47 +6,51 @@
 
 #include "base/banned.h"
 
-bool utf8_valid(const char *s, size_t len, size_t *bad)
+size_t utf8_seq_len(const char *s, size_t left)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0)
-                lo = 0xA0; /* no overlongs */
-            if (c == 0xED)
-                hi = 0x9F; /* no surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0)
-                lo = 0x90;
-            if (c == 0xF4)
-                hi = 0x8F; /* nothing above U+10FFFF */
-        } else {
-            goto invalid;
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (!left)
+        return 0;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* no overlongs */
+        if (c == 0xED)
+            hi = 0x9F; /* no surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F; /* nothing above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (left <= n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t k = 2; k <= n; k++)
+        if (p[k] < 0x80 || p[k] > 0xBF)
+            return 0;
+    return n + 1;
+}
+
+bool utf8_valid(const char *s, size_t len, size_t *bad)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq_len(s + i, len - i);
+        if (!n) {
+            if (bad)
+                *bad = i;
+            return false;
         }
-        if (len - i <= n)
-            goto invalid;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            goto invalid;
-        for (size_t k = 2; k <= n; k++)
-            if (p[i + k] < 0x80 || p[i + k] > 0xBF)
-                goto invalid;
-        i += n + 1;
-        continue;
-    invalid:
-        if (bad)
-            *bad = i;
-        return false;
+        i += n;
     }
     return true;
 }

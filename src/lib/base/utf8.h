@@ -17,6 +17,9 @@
  */
 bool utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* The length of the well-formed sequence at s (1 to 4), or 0 when it is not one. */
+size_t utf8_seq_len(const char *s, size_t left);
+
 /* 1-based line and column (in characters) of offset in s. */
 void utf8_position(const char *s, size_t offset, int *line, int *col);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/entropy.h"
 #include "base/num.h"
 #include "base/redact.h"
 #include "base/strbuf.h"
@@ -27,20 +28,8 @@
 
 double contract_secret_bits(const char *s)
 {
-    size_t counts[256] = {0};
     size_t n = strlen(s);
-    if (!n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        counts[(unsigned char)s[i]]++;
-    double h = 0;
-    for (int c = 0; c < 256; c++) {
-        if (!counts[c])
-            continue;
-        double p = (double)counts[c] / (double)n;
-        h -= p * log2(p);
-    }
-    return h * (double)n;
+    return entropy_per_byte(s, n) * (double)n;
 }
 
 bool contract_is_placeholder(const char *s)

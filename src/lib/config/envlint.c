@@ -6,13 +6,13 @@
 #include "config/envlint.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <dirent.h>
 #include <errno.h>
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/fileio.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -107,59 +107,18 @@ void envlint_scan_buffer(const char *data, size_t len, const char *file, struct 
     matcher_release(&mt);
 }
 
-static int scan_path(struct matcher *mt, const char *path, struct envlint *out, int depth)
+/* One file: skipped when too large or binary; -1 when it cannot be read. */
+static int scan_file(struct matcher *mt, const char *path, const struct stat *st,
+                     struct envlint *out)
 {
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return -1;
-    if (S_ISLNK(st.st_mode))
-        return 0; /* links may loop or leave the tree */
-    if (S_ISDIR(st.st_mode)) {
-        if (depth > 64)
-            return 0;
-        DIR *d = opendir(path);
-        if (!d)
-            return depth ? 0 : -1;
-        struct dirent *de;
-        char **names = NULL;
-        size_t n = 0, alloc = 0;
-        while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            bool skip = false;
-            for (int i = 0; skip_dirs[i]; i++)
-                skip |= !strcmp(de->d_name, skip_dirs[i]);
-            skip |= !strncmp(de->d_name, "build", 5);
-            if (!skip)
-                *XPUSH(&names, &n, &alloc) = xstrdup(de->d_name);
-        }
-        closedir(d);
-        /* sorted, so the report is the same on every machine */
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-                char *t = names[j];
-                names[j] = names[j - 1];
-                names[j - 1] = t;
-            }
-        for (size_t i = 0; i < n; i++) {
-            char *child =
-                strcmp(path, ".") ? xasprintf("%s/%s", path, names[i]) : xstrdup(names[i]);
-            scan_path(mt, child, out, depth + 1);
-            free(child);
-        }
-        xfree_strv(names, n);
-        return 0;
-    }
-    if (!S_ISREG(st.st_mode))
-        return 0;
-    if ((size_t)st.st_size > MAX_FILE) {
+    if ((size_t)st->st_size > MAX_FILE) {
         out->skipped++;
         return 0;
     }
     struct strbuf sb = STRBUF_INIT;
     if (strbuf_read_file(&sb, path, MAX_FILE) < 0) {
         strbuf_release(&sb);
-        return depth ? 0 : -1;
+        return -1;
     }
     if (memchr(sb.buf, '\0', sb.len < 8192 ? sb.len : 8192)) {
         out->skipped++; /* binary */
@@ -171,6 +130,59 @@ static int scan_path(struct matcher *mt, const char *path, struct envlint *out, 
     return 0;
 }
 
+struct tree {
+    struct matcher *mt;
+    struct envlint *out;
+    const char *root;
+    int root_errno; /* the root itself could not be listed */
+};
+
+static int tree_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
+{
+    struct tree *t = ctx;
+    const char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    if (S_ISDIR(st->st_mode)) {
+        bool skip = !strncmp(name, "build", 5);
+        for (int i = 0; skip_dirs[i]; i++)
+            skip |= !strcmp(name, skip_dirs[i]);
+        return skip ? FILEIO_WALK_PRUNE : 0;
+    }
+    /* links may loop or leave the tree; below the root an unreadable file is passed over */
+    if (S_ISREG(st->st_mode))
+        scan_file(t->mt, path, st, t->out);
+    return 0;
+}
+
+static void tree_error(void *ctx, const char *path, int errnum)
+{
+    struct tree *t = ctx;
+    if (!strcmp(path, t->root))
+        t->root_errno = errnum;
+}
+
+/* A path the user named: a file, or a tree walked in byte order. -1 (errno) when unreadable. */
+static int scan_path(struct matcher *mt, const char *path, struct envlint *out)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return -1;
+    if (S_ISLNK(st.st_mode))
+        return 0;
+    if (S_ISREG(st.st_mode))
+        return scan_file(mt, path, &st, out);
+    if (!S_ISDIR(st.st_mode))
+        return 0;
+    struct tree t = {mt, out, path, 0};
+    struct fileio_walk fw = {.visit = tree_visit, .error = tree_error, .ctx = &t, .max_depth = 64};
+    fileio_walk(path, &fw, NULL);
+    if (t.root_errno) {
+        errno = t.root_errno;
+        return -1;
+    }
+    return 0;
+}
+
 int envlint_scan(const char *const *paths, size_t npaths, struct envlint *out, struct otap_err *err)
 {
     struct matcher mt;
@@ -178,7 +190,7 @@ int envlint_scan(const char *const *paths, size_t npaths, struct envlint *out, s
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot compile the environment-read pattern");
     int rc = 0;
     for (size_t i = 0; i < npaths && !rc; i++)
-        if (scan_path(&mt, paths[i], out, 0) < 0)
+        if (scan_path(&mt, paths[i], out) < 0)
             rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot read '%s': %s", paths[i],
                               strerror(errno));
     matcher_release(&mt);

@@ -12,11 +12,17 @@
 #include "base/xalloc.h"
 #include "base/banned.h"
 
-long long db_now_ms(void)
+int db_schema_first_difference(const char *want, const char *live)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int line = 1;
+    for (size_t i = 0;; i++) {
+        if (want[i] != live[i])
+            return line;
+        if (!want[i])
+            return 0;
+        if (want[i] == '\n')
+            line++;
+    }
 }
 
 bool db_ident_ok(const char *s)

@@ -137,8 +137,7 @@ int db_sync(struct db *db, struct otap_err *err);
  * --schema-only (its version comments removed) or SQLite's schema table.
  */
 int db_dump_schema(struct db *db, char **out, struct otap_err *err);
-
-/* Milliseconds on the monotonic clock, for durations. */
-long long db_now_ms(void);
+/* The first line (1-based) where a schema dump differs from the one wanted; 0 when equal. */
+int db_schema_first_difference(const char *want, const char *live);
 
 #endif

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "db/db_impl.h"
+#include "base/monotime.h"
 #include "base/proc.h"
 #include "base/redact.h"
 #include "base/strbuf.h"
@@ -397,7 +398,7 @@ static int pg_apply(struct db *db, const struct db_stmt *stmts, size_t n, bool t
                     const struct db_record *rec, long long *duration_ms, struct db_failure *fail,
                     struct otap_err *err)
 {
-    long long t0 = db_now_ms();
+    long long t0 = monotime_ms();
     int rc;
     if (transaction) {
         /* the duration is measured by the server: from BEGIN to the record row */
@@ -412,7 +413,7 @@ static int pg_apply(struct db *db, const struct db_stmt *stmts, size_t n, bool t
         rc = pg_run(db, stmts, n, false, "SELECT 1", 0, NULL, fail, err);
         if (rc == 0) {
             char ms[32];
-            snprintf(ms, sizeof(ms), "%lld", db_now_ms() - t0);
+            snprintf(ms, sizeof(ms), "%lld", monotime_ms() - t0);
             const char *p[] = {rec->version, rec->name, rec->checksum, rec->actor, ms};
             rc = pg_exec(db,
                          "INSERT INTO " DB_MIGRATIONS_TABLE
@@ -422,7 +423,7 @@ static int pg_apply(struct db *db, const struct db_stmt *stmts, size_t n, bool t
         }
     }
     if (rc == 0)
-        *duration_ms = db_now_ms() - t0;
+        *duration_ms = monotime_ms() - t0;
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db/db_impl.h"
+#include "base/monotime.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -54,14 +55,14 @@ static int sq_lock(struct db *db, long wait_ms, struct otap_err *err)
     int fd = open(db->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot open '%s': %s", db->path, strerror(errno));
-    long long deadline = db_now_ms() + wait_ms;
+    long long deadline = monotime_ms() + wait_ms;
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
             int e = errno;
             close(fd);
             return otap_err_set(err, OTAP_EEXTERNAL, "cannot lock '%s': %s", db->path, strerror(e));
         }
-        if (db_now_ms() >= deadline) {
+        if (monotime_ms() >= deadline) {
             close(fd);
             return otap_err_set(err, OTAP_EEXTERNAL,
                                 "another otap run holds the migration lock on '%s'; gave up "
@@ -289,7 +290,7 @@ static int sq_apply(struct db *db, const struct db_stmt *stmts, size_t n, bool t
                     const struct db_record *rec, long long *duration_ms, struct db_failure *fail,
                     struct otap_err *err)
 {
-    long long t0 = db_now_ms();
+    long long t0 = monotime_ms();
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     char wall_ms[32];
@@ -305,7 +306,7 @@ static int sq_apply(struct db *db, const struct db_stmt *stmts, size_t n, bool t
                     "CAST($5 AS integer)))",
                     p, 5, fail, err);
     if (rc == 0)
-        *duration_ms = db_now_ms() - t0;
+        *duration_ms = monotime_ms() - t0;
     return rc;
 }
 

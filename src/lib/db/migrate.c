@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db/migrate.h"
+#include "base/monotime.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
 
@@ -322,7 +323,7 @@ int migrate_down(const struct migrate_request *rq, struct migrate_result *res, s
     const struct migration *mg = last->file;
     if (rq->progress)
         rq->progress(rq->progress_ctx, mg, false, 0);
-    long long t0 = db_now_ms();
+    long long t0 = monotime_ms();
     struct db_stmt *stmts = section_stmts(mg, &mg->down);
     struct db_failure f = {0};
     rc = db_unapply(rq->db, stmts, mg->down.n, mg->down.transaction, mg->version, &f, err);
@@ -330,7 +331,7 @@ int migrate_down(const struct migrate_request *rq, struct migrate_result *res, s
     if (rc == OTAP_EFOUND)
         rc = record_failure(res, mg, &mg->down, &f, true, err);
     if (rc == 0) {
-        s->duration_ms = db_now_ms() - t0;
+        s->duration_ms = monotime_ms() - t0;
         rc = db_sync(rq->db, err);
         if (rq->progress)
             rq->progress(rq->progress_ctx, mg, true, s->duration_ms);

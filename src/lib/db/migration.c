@@ -27,6 +27,41 @@ bool migration_name_valid(const char *name)
     return true;
 }
 
+char *migration_name_from(const char *typed)
+{
+    char *name = xstrdup(typed);
+    for (char *p = name; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        else if (*p == ' ' || *p == '-')
+            *p = '_';
+    }
+    if (!migration_name_valid(name)) {
+        free(name);
+        return NULL;
+    }
+    return name;
+}
+
+void migration_next_version(const struct migration_set *set, time_t now,
+                            char out[MIGRATION_VERSION_LEN + 1])
+{
+    if (set && set->n) {
+        struct tm tm = {0};
+        const char *v = set->items[set->n - 1].version;
+        if (strptime(v, "%Y%m%d%H%M%S", &tm)) {
+            time_t newest = timegm(&tm);
+            if (newest >= now)
+                now = newest + 1;
+        }
+    }
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, MIGRATION_VERSION_LEN + 1, "%Y%m%d%H%M%S", &tm);
+}
+
+const char migration_template[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
+
 static int two(const char *p)
 {
     return (p[0] - '0') * 10 + (p[1] - '0');

@@ -24,6 +24,7 @@
 #define OTAP_MIGRATION_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 
 #include "base/diag.h"
@@ -80,6 +81,23 @@ const struct migration *migration_set_find(const struct migration_set *set, cons
 
 /* Is name a valid migration name part ([a-z0-9_], not empty)? */
 bool migration_name_valid(const char *name);
+
+/*
+ * The name part of a new migration as typed ("Add users-table" becomes
+ * "add_users_table"), or NULL when it is not one even then. Caller frees.
+ */
+char *migration_name_from(const char *typed);
+
+/*
+ * The version of the next migration file: now (UTC), or one second after
+ * the newest version in set when that is not earlier, so that files stay
+ * in order however fast they are made.
+ */
+void migration_next_version(const struct migration_set *set, time_t now,
+                            char out[MIGRATION_VERSION_LEN + 1]);
+
+/* What a new migration file holds: the two dbmate sections, empty. */
+extern const char migration_template[];
 
 /* The statements' text of a section, for printing (--dry-run); caller frees. */
 char *migration_section_sql(const struct migration *mg, const struct migration_section *sec);

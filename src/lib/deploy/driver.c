@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "deploy/driver.h"
+#include "base/monotime.h"
 #include "base/fileio.h"
 #include "base/num.h"
 #include "base/proc.h"
@@ -26,13 +27,6 @@
 
 #define STOP_GRACE_MS 10000
 #define RESTART_BACKOFF_MAX_S 30
-
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void nap_ms(long ms)
 {
@@ -193,7 +187,7 @@ static int deploy_run(const struct driver_request *rq, struct otap_err *err)
         _exit(127);
     }
     free_env(envp);
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = monotime_ms() + timeout_ms;
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -202,7 +196,7 @@ static int deploy_run(const struct driver_request *rq, struct otap_err *err)
         if (r < 0 && errno != EINTR)
             return otap_err_set(err, OTAP_EEXTERNAL, "lost the deploy command: %s",
                                 strerror(errno));
-        if (now_ms() >= deadline) {
+        if (monotime_ms() >= deadline) {
             kill(-pid, SIGTERM);
             for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
                 nap_ms(100);
@@ -256,9 +250,9 @@ int driver_local_stop(const struct manifest *m, const char *env, struct otap_err
         if (num_parse_ll(sb.buf, &pid) == 0 && pid > 1 &&
             !strcmp(now = proc_start_time(pid), started) && *started) {
             kill((pid_t)pid, SIGTERM);
-            long long deadline = now_ms() + STOP_GRACE_MS + 2000;
+            long long deadline = monotime_ms() + STOP_GRACE_MS + 2000;
             char *cur = NULL;
-            while (now_ms() < deadline) {
+            while (monotime_ms() < deadline) {
                 free(cur);
                 cur = proc_start_time(pid);
                 if (strcmp(cur, started))
@@ -324,7 +318,7 @@ static void supervise(const struct driver_request *rq, const struct manifest_ser
     const struct artifact *a = rq->a;
     slog("starting %s %s for %s", svc->name, a->version ? a->version : a->digest, rq->env->name);
     while (!supervisor_stop) {
-        long long started = now_ms();
+        long long started = monotime_ms();
         pid_t pid = fork();
         if (pid == 0) {
             struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -350,8 +344,8 @@ static void supervise(const struct driver_request *rq, const struct manifest_ser
                     break;
                 if (supervisor_stop) {
                     kill(pid, SIGTERM);
-                    long long deadline = now_ms() + STOP_GRACE_MS;
-                    while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < deadline)
+                    long long deadline = monotime_ms() + STOP_GRACE_MS;
+                    while (waitpid(pid, &status, WNOHANG) == 0 && monotime_ms() < deadline)
                         nap_ms(50);
                     kill(pid, SIGKILL);
                     waitpid(pid, &status, 0);
@@ -363,7 +357,7 @@ static void supervise(const struct driver_request *rq, const struct manifest_ser
             slog("%s %s", svc->name, how);
             free(how);
         }
-        if (now_ms() - started > RESTART_BACKOFF_MAX_S * 1000)
+        if (monotime_ms() - started > RESTART_BACKOFF_MAX_S * 1000)
             backoff = 1;
         if (supervisor_stop)
             break;

@@ -18,7 +18,9 @@
 #include "health/probe.h"
 #include "deploy/promote.h"
 #include "health/smoke.h"
+#include "base/monotime.h"
 #include "base/strbuf.h"
+#include "base/strvec.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
 
@@ -35,13 +37,6 @@ struct run {
     bool have_set;
     bool locked;
 };
-
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void say(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct run *r, const char *fmt, ...)
@@ -250,22 +245,23 @@ static int open_database(struct run *r, struct db **db, enum db_open_mode mode,
 }
 
 /* The database: marker, and for a promotion the migrate dry run's every check. */
-static void check_database(struct run *r)
+static int check_database(struct run *r, struct otap_err *unused)
 {
+    (void)unused; /* what the database says is a refusal, never a failure of otap */
     const struct manifest *m = r->m;
     if (!m->database.url_var)
-        return;
+        return 0;
     if (!r->db_url) {
         refuse(r, "%s is not set for %s: its database marker cannot be checked",
                m->database.url_var, r->env->name);
-        return;
+        return 0;
     }
     struct otap_err err = OTAP_ERR_INIT;
     struct db *db = NULL;
     if (open_database(r, &db, DB_READ, &err) < 0) {
         refuse(r, "cannot check the database marker of %s: %s", r->env->name, err.msg);
         otap_err_release(&err);
-        return;
+        return 0;
     }
     char *dir = xasprintf("%s/%s", m->dir, m->database.migrations);
     struct diag_list dl;
@@ -283,7 +279,7 @@ static void check_database(struct run *r)
         otap_err_release(&err);
         diag_list_release(&dl);
         db_close(db);
-        return;
+        return 0;
     }
     diag_list_release(&dl);
     struct hardlock_input hl;
@@ -310,6 +306,128 @@ static void check_database(struct run *r)
     migrate_result_release(&res);
     otap_err_release(&err);
     db_close(db);
+    return 0;
+}
+
+static int check_driver(struct run *r, struct otap_err *err)
+{
+    (void)err;
+    take_refusal(r, driver_refusal(r->m, r->env, &r->res->build));
+    return 0;
+}
+
+/* ---- the preconditions, as one table ----------------------------------- */
+
+static void describe_stage(const struct manifest *m, const struct manifest_env *e,
+                           struct strvec *out)
+{
+    size_t idx = (size_t)(e - m->envs);
+    if (idx == 0)
+        strvec_pushf(out, "the build is registered (first stage: any registered build may enter)");
+    else
+        strvec_pushf(out, "the same build is live in %s (%s)", m->envs[idx - 1].name,
+                     manifest_stage_letter(m->envs[idx - 1].stage));
+}
+
+static void describe_gates(const struct manifest *m, const struct manifest_env *e,
+                           struct strvec *out)
+{
+    size_t idx = (size_t)(e - m->envs);
+    for (size_t i = 0; i < e->nrequires; i++) {
+        const struct manifest_gate *g = manifest_gate_find(m, e->requires[i]);
+        if (g)
+            strvec_pushf(out, "gate '%s' passed for this build (%s)", g->name, g->run);
+        else
+            strvec_pushf(out, "this build was signed off in %s",
+                         idx > 0 ? m->envs[idx - 1].name : e->name);
+    }
+}
+
+static void describe_contract(const struct manifest *m, const struct manifest_env *e,
+                              struct strvec *out)
+{
+    (void)m;
+    strvec_pushf(out, "the config contract holds for %s", e->name);
+}
+
+static void describe_driver(const struct manifest *m, const struct manifest_env *e,
+                            struct strvec *out)
+{
+    (void)m;
+    if (e->deploy.driver)
+        strvec_pushf(out, "the '%s' driver can deploy the build", e->deploy.driver);
+    else
+        strvec_pushf(out, "a deploy is declared for %s (it has none yet)", e->name);
+}
+
+static void describe_readiness(const struct manifest *m, const struct manifest_env *e,
+                               struct strvec *out)
+{
+    (void)m;
+    strvec_pushf(out, "a readiness probe with a URL can prove %s ready", e->name);
+}
+
+static void describe_database(const struct manifest *m, const struct manifest_env *e,
+                              struct strvec *out)
+{
+    if (!m->database.url_var)
+        return;
+    strvec_pushf(out, "the database marker reads '%s'", e->marker);
+    if (e->protected)
+        strvec_pushf(out,
+                     "protected: CONFIRM_PROD_MIGRATE=YES, ENVIRONMENT saying %s, the "
+                     "pending migrations lint clean and nothing drifted; no rollback of "
+                     "migrations, forward fixes only",
+                     e->name);
+}
+
+/*
+ * Every precondition, in the order promote_run() judges them. The help of
+ * 'otap promote', 'otap explain' and the API all read this table, so what
+ * is checked and what is said can no longer drift apart.
+ */
+static const struct condition {
+    struct promote_condition c;
+    int (*check)(struct run *r, struct otap_err *err);
+    void (*describe)(const struct manifest *m, const struct manifest_env *e, struct strvec *out);
+} conditions[] = {
+    {{"stage",
+      "it is live in the stage before ENV (any registered build may enter the first); for a "
+      "rollback, it was live in ENV before",
+      true},
+     check_stage,
+     describe_stage},
+    {{"gates",
+      "each gate ENV requires passed for this build ('otap gate record'); 'signoff': it was "
+      "signed off in the stage before ('otap signoff')",
+      false},
+     check_gates,
+     describe_gates},
+    {{"contract", "ENV's config contract holds ('otap env check --env ENV')", true},
+     check_contract,
+     describe_contract},
+    {{"driver", "ENV's driver can deploy it", true}, check_driver, describe_driver},
+    {{"readiness", "a readiness probe with a URL can prove ENV ready", true},
+     check_readiness_provable,
+     describe_readiness},
+    {{"database",
+      "the database marker says ENV's; on a protected ENV the hard lock holds "
+      "(CONFIRM_PROD_MIGRATE=YES...), the pending migrations lint clean and nothing drifted",
+      true},
+     check_database,
+     describe_database},
+};
+
+const struct promote_condition *promote_condition_at(size_t i)
+{
+    return i < sizeof(conditions) / sizeof(conditions[0]) ? &conditions[i].c : NULL;
+}
+
+void promote_conditions_for(const struct manifest *m, const struct manifest_env *env,
+                            struct strvec *out)
+{
+    for (size_t i = 0; i < sizeof(conditions) / sizeof(conditions[0]); i++)
+        conditions[i].describe(m, env, out);
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -320,7 +438,7 @@ static struct promote_step *step_begin(struct run *r, const char *name)
     struct promote_step *s = XPUSH(&res->steps, &res->nsteps, &res->steps_alloc);
     memset(s, 0, sizeof(*s));
     s->name = xstrdup(name);
-    s->ms = mono_ms();
+    s->ms = monotime_ms();
     say(r, "%s: %s", r->env->name, name);
     return s;
 }
@@ -330,7 +448,7 @@ static int step_end(struct run *r, struct promote_step *s, bool ok, char *detail
                     struct otap_err *err)
 {
     s->ok = ok;
-    s->ms = mono_ms() - s->ms;
+    s->ms = monotime_ms() - s->ms;
     s->detail = detail;
     say(r, "%s: %s %s (%lld ms)%s%s", r->env->name, s->name, ok ? "ok" : "FAILED", s->ms,
         detail ? ": " : "", detail ? detail : "");
@@ -651,19 +769,10 @@ int promote_run(const struct promote_request *rq, struct promote_result *res, st
         say(&r, "%s: %s is live already; nothing to do", r.env->name, res->build.digest);
         goto out;
     }
-    if (rc == 0)
-        rc = check_stage(&r, err);
-    if (rc == 0 && !rq->rollback)
-        rc = check_gates(&r, err);
-    if (rc == 0)
-        rc = check_contract(&r, err);
-    if (rc == 0) {
-        char *why = driver_refusal(r.m, r.env, &res->build);
-        take_refusal(&r, why);
-        rc = check_readiness_provable(&r, err);
-    }
-    if (rc == 0)
-        check_database(&r);
+    /* a rollback skips the gates: the build passed them to get there */
+    for (size_t i = 0; rc == 0 && i < sizeof(conditions) / sizeof(conditions[0]); i++)
+        if (!rq->rollback || conditions[i].c.rollback)
+            rc = conditions[i].check(&r, err);
     if (rc == 0 && res->nrefusals)
         rc = OTAP_EREFUSED;
     if (rc == 0 && !rq->check_only)

@@ -2,21 +2,12 @@
  * Promotion: the same build through O -> T -> A -> P, gated, recorded,
  * reversible. The CLI, the server and 'otap explain' call these.
  *
- * What a promotion of build B to environment E needs (every unmet one is
- * listed, and nothing happens):
- *   - B is live in the stage before E (any registered build may enter
- *     the first stage)
- *   - every gate E requires has a passing result for B itself, the latest
- *     one recorded for B; 'signoff' means someone signed B off in the
- *     stage before E (in E itself for the first stage)
- *   - E's config contract holds
- *   - E's driver can deploy B, and something proves E ready (a readiness
- *     probe with a URL)
- *   - the database (when the manifest has one): the marker says E's, and
- *     on a protected E the hard lock holds, the pending migrations lint
- *     clean and nothing drifted (the migrate dry run's checks)
- * A rollback to B needs B to have been live in E before, the contract,
- * the driver and the readiness probe.
+ * What a promotion of build B to environment E needs is one table in
+ * promote.c (promote_condition_at() reads it): B live in the stage before,
+ * E's gates passed for B itself and its sign-off, E's config contract,
+ * a driver that can deploy B, a readiness probe that can prove E ready,
+ * and E's database marker (on a protected E, the hard lock). Every unmet
+ * one is listed, and nothing happens. A rollback asks all but the gates.
  *
  * Then, under E's promotion lock, each step recorded in the ledger:
  * migrate, deploy, ready (readiness probes until they pass or the ready
@@ -30,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/strvec.h"
 #include "state/artifact.h"
 #include "base/err.h"
 #include "manifest/manifest.h"
@@ -88,6 +80,19 @@ struct promote_result {
  */
 int promote_run(const struct promote_request *rq, struct promote_result *res, struct otap_err *err);
 void promote_result_release(struct promote_result *res);
+
+/* One precondition of a promotion, in words. */
+struct promote_condition {
+    const char *id;      /* stage, gates, contract, driver, readiness, database */
+    const char *summary; /* for any environment ("ENV" stands for it) */
+    bool rollback;       /* asked of a rollback too */
+};
+
+/* The i-th precondition in the order they are judged, or NULL past the last. */
+const struct promote_condition *promote_condition_at(size_t i);
+/* What the preconditions ask of a promotion into env, one line each, appended to out. */
+void promote_conditions_for(const struct manifest *m, const struct manifest_env *env,
+                            struct strvec *out);
 
 /* The environment a rollback of E without --to goes back to: the live build before. */
 int promote_rollback_target(struct store *s, const char *env, const char *current_digest,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "health/probe.h"
+#include "base/monotime.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -175,13 +176,6 @@ struct slot {
     bool active;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
     struct strbuf *sb = ctx;
@@ -223,7 +217,7 @@ int probe_run(struct probe *p, size_t n, const struct probe_opts *o, struct otap
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot initialise libcurl");
     }
     struct slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
-    long long start = mono_ms();
+    long long start = monotime_ms();
     long long deadline = o->deadline_ms > 0 ? start + o->deadline_ms : 0;
     size_t left = n, active = 0;
     for (size_t i = 0; i < n; i++) {
@@ -238,7 +232,7 @@ int probe_run(struct probe *p, size_t n, const struct probe_opts *o, struct otap
         set_reason(&p[i], xstrdup("not probed"));
     }
     while (left > 0) {
-        long long now = mono_ms();
+        long long now = monotime_ms();
         if (deadline && now >= deadline)
             break;
         /* start the attempts that are due */
@@ -294,7 +288,7 @@ int probe_run(struct probe *p, size_t n, const struct probe_opts *o, struct otap
             active--;
             p[i].ok = why == NULL;
             set_reason(&p[i], why);
-            long long t = mono_ms();
+            long long t = monotime_ms();
             int failures = p[i].attempts;
             long backoff = o->backoff_ms;
             for (int k = 1; k < failures && backoff < 2000; k++)
@@ -321,7 +315,7 @@ int probe_run(struct probe *p, size_t n, const struct probe_opts *o, struct otap
         for (size_t i = 0; i < n; i++)
             if (!slots[i].active && slots[i].due_ms >= 0 && (next < 0 || slots[i].due_ms < next))
                 next = slots[i].due_ms;
-        long long now2 = mono_ms();
+        long long now2 = monotime_ms();
         long wait = 100;
         if (next >= 0 && active < o->max_parallel)
             wait = next <= now2 ? 0 : (long)(next - now2 < 100 ? next - now2 : 100);

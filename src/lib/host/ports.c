@@ -379,3 +379,118 @@ const char *ports_stop_result_name(enum ports_stop_result r)
     }
     return "?";
 }
+
+void ports_registry_span(const struct manifest *m, int *lo, int *hi)
+{
+    if (m->ports.has_range) {
+        *lo = m->ports.lo;
+        *hi = m->ports.hi;
+        return;
+    }
+    *lo = 65536;
+    *hi = 0;
+    for (size_t i = 0; i < m->ports.nblocks; i++) {
+        if (m->ports.blocks[i].lo < *lo)
+            *lo = m->ports.blocks[i].lo;
+        if (m->ports.blocks[i].hi > *hi)
+            *hi = m->ports.blocks[i].hi;
+    }
+}
+
+static struct ports_free_item *plan_item(struct ports_free_plan *p, const struct port_listener *l)
+{
+    for (size_t i = 0; l->pid && i < p->n; i++)
+        if (p->items[i].pid == l->pid)
+            return &p->items[i];
+    struct ports_free_item *it = XPUSH(&p->items, &p->n, &p->alloc);
+    memset(it, 0, sizeof(*it));
+    it->pid = l->pid;
+    it->command = l->command ? xstrdup(l->command) : NULL;
+    if (!l->pid) {
+        it->result = "failed";
+        it->reason = xstrdup("no process otap can see holds it");
+    }
+    return it;
+}
+
+int ports_free_plan(const struct manifest *m, const int *req, size_t nreq,
+                    struct ports_free_plan *out, struct otap_err *err)
+{
+    struct strbuf outside = STRBUF_INIT;
+    for (size_t i = 0; i < nreq; i++)
+        if (!ports_in_registry(m, req[i]))
+            strbuf_addf(&outside, "%s%d", outside.len ? "," : "", req[i]);
+    if (outside.len) {
+        int rc = otap_err_set(err, OTAP_EREFUSED,
+                              "refusing to free ports outside the registry: [%s]; nothing was "
+                              "stopped",
+                              outside.buf);
+        strbuf_release(&outside);
+        return rc;
+    }
+    strbuf_release(&outside);
+    int lo, hi;
+    ports_registry_span(m, &lo, &hi);
+    struct port_listeners ls = {0};
+    if (lo <= hi) {
+        int rc = ports_listeners(lo, hi, &ls, err);
+        if (rc < 0)
+            return rc;
+    }
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < ls.n; i++) {
+        const struct port_listener *l = &ls.items[i];
+        bool wanted = nreq == 0;
+        for (size_t r = 0; r < nreq; r++)
+            wanted |= req[r] == l->port;
+        if (!wanted)
+            continue;
+        struct ports_free_item *it = plan_item(out, l);
+        bool dup = false;
+        for (size_t k = 0; k < it->nports; k++)
+            dup |= it->ports[k] == l->port;
+        if (!dup)
+            *XPUSH(&it->ports, &it->nports, &it->alloc) = l->port;
+    }
+    ports_listeners_release(&ls);
+    return 0;
+}
+
+int ports_free_run(struct ports_free_plan *p, bool dry_run, int grace_ms)
+{
+    int worst = OTAP_OK;
+    for (size_t i = 0; i < p->n; i++) {
+        struct ports_free_item *it = &p->items[i];
+        if (!it->pid) {
+            worst = OTAP_EEXTERNAL;
+            continue;
+        }
+        if (dry_run) {
+            it->result = "would stop";
+            continue;
+        }
+        int e = 0;
+        enum ports_stop_result r = ports_stop(it->pid, grace_ms, &e);
+        it->result = ports_stop_result_name(r);
+        if (r == PORTS_STOP_REFUSED) {
+            it->reason = xstrdup("otap never stops pid 1 or itself");
+            if (worst == OTAP_OK)
+                worst = OTAP_EREFUSED;
+        } else if (r == PORTS_STOP_FAILED) {
+            it->reason = xstrdup(strerror(e));
+            worst = OTAP_EEXTERNAL;
+        }
+    }
+    return worst;
+}
+
+void ports_free_plan_release(struct ports_free_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->items[i].command);
+        free(p->items[i].ports);
+        free(p->items[i].reason);
+    }
+    free(p->items);
+    memset(p, 0, sizeof(*p));
+}

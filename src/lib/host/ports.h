@@ -63,4 +63,38 @@ enum ports_stop_result {
 enum ports_stop_result ports_stop(pid_t pid, int grace_ms, int *errnum);
 const char *ports_stop_result_name(enum ports_stop_result r);
 
+/* The span of registry ports: the allowed range, or from the lowest block to the highest. */
+void ports_registry_span(const struct manifest *m, int *lo, int *hi);
+
+/* One process that 'ports free' stops, with every requested port it holds. */
+struct ports_free_item {
+    pid_t pid; /* 0: a listener no visible process holds (cannot be stopped) */
+    char *command;
+    int *ports;
+    size_t nports, alloc;
+    const char *result; /* "would stop", "terminated", "killed", "gone", "refused", "failed" */
+    char *reason;       /* why it was refused or failed, or NULL */
+};
+
+struct ports_free_plan {
+    struct ports_free_item *items;
+    size_t n, alloc;
+};
+
+/*
+ * Which processes hold the requested registry ports (every registry port
+ * when nreq is 0), one entry per process. A requested port outside the
+ * registry refuses the whole plan (OTAP_EREFUSED naming them) before
+ * anything is looked at: a typo never stops an unrelated server.
+ */
+int ports_free_plan(const struct manifest *m, const int *req, size_t nreq,
+                    struct ports_free_plan *out, struct otap_err *err);
+/*
+ * Stops every process of the plan (SIGTERM, SIGKILL after grace_ms), or
+ * with dry_run only marks them. Returns OTAP_OK, OTAP_EREFUSED when one
+ * was pid 1 or otap, OTAP_EEXTERNAL when one could not be stopped.
+ */
+int ports_free_run(struct ports_free_plan *p, bool dry_run, int grace_ms);
+void ports_free_plan_release(struct ports_free_plan *p);
+
 #endif

@@ -17,7 +17,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "base/monotime.h"
+#include "base/entropy.h"
 #include "base/fileio.h"
+#include "base/utf8.h"
 #include "secrets/secrets_rules.h"
 #include "base/sha256.h"
 #include "base/strbuf.h"
@@ -52,19 +55,7 @@ static const char *const generic_placeholders[] = {
 
 double secrets_entropy(const char *s, size_t len)
 {
-    if (!len)
-        return 0;
-    size_t counts[256] = {0};
-    for (size_t i = 0; i < len; i++)
-        counts[(unsigned char)s[i]]++;
-    double h = 0;
-    for (int c = 0; c < 256; c++) {
-        if (!counts[c])
-            continue;
-        double p = (double)counts[c] / (double)len;
-        h -= p * log2(p);
-    }
-    return h;
+    return entropy_per_byte(s, len);
 }
 
 static bool ci_contains(const char *hay, size_t hlen, const char *needle)
@@ -87,48 +78,12 @@ static bool ci_contains(const char *hay, size_t hlen, const char *needle)
     return false;
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned min;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xe0) == 0xc0) {
-        n = 2;
-        cp = c & 0x1f;
-        min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3;
-        cp = c & 0x0f;
-        min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4;
-        cp = c & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 char *secrets_printable(const char *s, size_t len)
 {
     struct strbuf sb = STRBUF_INIT;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(u + i, len - i);
+        size_t n = utf8_seq_len(s + i, len - i);
         if (!n) {
             strbuf_addch(&sb, '?');
             i++;
@@ -344,8 +299,7 @@ static int compile_db(struct secrets_engine *e, const struct manifest_secrets *c
         ids[i] = (unsigned)i;
     }
     int rc = 0;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = monotime_ns();
     char *cpath = cache_path(e, flags);
     hs_database_t *db = cpath ? cache_load(cpath) : NULL;
     e->cache_hit = db != NULL;
@@ -372,8 +326,7 @@ static int compile_db(struct secrets_engine *e, const struct manifest_secrets *c
             cache_store(cpath, db);
         }
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    e->compile_seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    e->compile_seconds = monotime_seconds_since(t0);
     free(cpath);
     free(patterns);
     free(flags);

@@ -3,7 +3,6 @@
  */
 #include "secrets/secrets_scan.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -257,6 +257,7 @@ static int run_pool(struct secrets_run *run, const struct job *jobs, size_t njob
 struct walk {
     struct secrets_run *run;
     git_repository *repo; /* NULL: outside a repository, or ignores off */
+    const char *root_rel; /* the walked directory relative to the repository, or NULL */
     struct job *jobs;
     size_t njobs, jobs_alloc;
 };
@@ -286,62 +287,31 @@ static void add_file(struct walk *wk, char *path)
     *XPUSH(&wk->jobs, &wk->njobs, &wk->jobs_alloc) = (struct job){.source = s};
 }
 
-static char *join(const char *dir, const char *name)
+/* The walk's rel is relative to the scanned directory; git wants it relative to the repository. */
+static int walk_visit(void *ctx, const char *path, const char *rel, const struct stat *st)
 {
-    if (!dir)
-        return xstrdup(name);
-    if (!strcmp(dir, "."))
-        return xstrdup(name);
-    size_t n = strlen(dir);
-    return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+    struct walk *wk = ctx;
+    const char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    if (!strcmp(name, ".git"))
+        return FILEIO_WALK_PRUNE;
+    char *grel = !wk->root_rel   ? NULL
+                 : *wk->root_rel ? xasprintf("%s/%s", wk->root_rel, rel)
+                                 : xstrdup(rel);
+    int rc = 0;
+    if (S_ISDIR(st->st_mode))
+        rc = ignored(wk, grel, true) ? FILEIO_WALK_PRUNE : 0;
+    else if (S_ISREG(st->st_mode) && !ignored(wk, grel, false))
+        add_file(wk, xstrdup(path));
+    /* symlinks, devices, sockets: not followed, not read */
+    free(grel);
+    return rc;
 }
 
-static int by_name(const void *a, const void *b)
+static void walk_error(void *ctx, const char *path, int errnum)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void walk_dir(struct walk *wk, const char *path, const char *rel, int depth)
-{
-    if (depth > 256)
-        return;
-    DIR *d = opendir(path);
-    if (!d) {
-        add_error(wk->run, path, strerror(errno));
-        return;
-    }
-    struct dirent *de;
-    /* sorted, so the list of inputs (and any error) does not depend on readdir order */
-    char **names = NULL;
-    size_t nn = 0, alloc = 0;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".git"))
-            continue;
-        *XPUSH(&names, &nn, &alloc) = xstrdup(de->d_name);
-    }
-    closedir(d);
-    if (nn)
-        qsort(names, nn, sizeof(char *), by_name);
-    for (size_t i = 0; i < nn; i++) {
-        char *child = join(path, names[i]);
-        char *crel = rel ? (*rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i])) : NULL;
-        struct stat st;
-        if (lstat(child, &st) < 0) {
-            add_error(wk->run, child, strerror(errno));
-            free(child);
-        } else if (S_ISDIR(st.st_mode)) {
-            if (!ignored(wk, crel, true))
-                walk_dir(wk, child, crel, depth + 1);
-            free(child);
-        } else if (S_ISREG(st.st_mode) && !ignored(wk, crel, false)) {
-            add_file(wk, child);
-        } else {
-            free(child); /* symlinks, devices, sockets: not followed */
-        }
-        free(crel);
-        free(names[i]);
-    }
-    free(names);
+    struct walk *wk = ctx;
+    add_error(wk->run, path, strerror(errnum));
 }
 
 /* The path of abs relative to the repository's working directory, or NULL. */
@@ -387,9 +357,11 @@ int secrets_scan_paths(struct secrets_run *run, char *const *paths, size_t n, st
         const char *shown = p;
         while (shown[0] == '.' && shown[1] == '/' && shown[2])
             shown += 2;
-        if (S_ISDIR(st.st_mode))
-            walk_dir(&wk, shown, rel, 0);
-        else if (S_ISREG(st.st_mode) && !ignored(&wk, rel, false))
+        if (S_ISDIR(st.st_mode)) {
+            wk.root_rel = rel;
+            struct fileio_walk fw = {.visit = walk_visit, .error = walk_error, .ctx = &wk};
+            fileio_walk(shown, &fw, err); /* problems are the run's errors, never fatal */
+        } else if (S_ISREG(st.st_mode) && !ignored(&wk, rel, false))
             add_file(&wk, xstrdup(shown));
         free(rel);
     }

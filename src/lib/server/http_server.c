@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "server/http_server.h"
+#include "base/monotime.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -52,13 +53,6 @@ struct req_state {
 };
 
 #define HTTP_DRAIN_BYTES (1u << 20)
-
-static long long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* ---- helpers for handlers ---------------------------------------------- */
 
@@ -195,7 +189,7 @@ static void new_request_id(char out[72])
     unsigned char raw[8];
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
         /* no entropy: the clock still tells requests apart in the log */
-        long long t = now_ns();
+        long long t = monotime_ns();
         memcpy(raw, &t, sizeof(raw));
     }
     static const char hex[] = "0123456789abcdef";
@@ -346,7 +340,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct req_state *st = *con_cls;
     if (!st) {
         st = xcalloc(1, sizeof(*st));
-        st->start_ns = now_ns();
+        st->start_ns = monotime_ns();
         strbuf_init(&st->body, s->o.max_body + 1);
         st->route = "not_found";
         st->actor = "anonymous";
@@ -388,7 +382,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct req_state *st = *con_cls;
     if (!st)
         return;
-    double secs = (double)(now_ns() - st->start_ns) / 1e9;
+    double secs = (double)(monotime_ns() - st->start_ns) / 1e9;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char remote[INET6_ADDRSTRLEN] = "-";
@@ -520,8 +514,8 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     MHD_socket lfd = MHD_quiesce_daemon(s->d);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
-    long long deadline = now_ns() + (long long)grace_ms * 1000000LL;
-    while (atomic_load(&s->in_flight) > 0 && now_ns() < deadline)
+    long long deadline = monotime_ns() + (long long)grace_ms * 1000000LL;
+    while (atomic_load(&s->in_flight) > 0 && monotime_ns() < deadline)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(s->d);
     free(s);

@@ -60,6 +60,7 @@ struct http_route {
     const char *pattern;
     enum role role; /* ROLE_NONE: anyone */
     http_handler handler;
+    const char *summary; /* what it answers, for help and docs */
 };
 
 struct http_server_opts {

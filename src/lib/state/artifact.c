@@ -1,7 +1,6 @@
 /*
  * Builds: digests, SemVer, and their rows in the store.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "state/artifact.h"
+#include "base/fileio.h"
 #include "state/ledger.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -56,33 +56,20 @@ struct walk {
     size_t n, alloc;
 };
 
-static int collect(const char *root, const char *rel, struct walk *w, struct otap_err *err)
+static int collect_one(void *ctx, const char *path, const char *rel, const struct stat *st)
 {
-    char *dir = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-    DIR *d = opendir(dir);
-    if (!d) {
-        int rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot list '%s': %s", dir, strerror(errno));
-        free(dir);
-        return rc;
-    }
-    struct dirent *de;
-    int rc = 0;
-    while (rc == 0 && (de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char *r = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
-        *XPUSH(&w->paths, &w->n, &w->alloc) = r;
-        char *full = xasprintf("%s/%s", root, r);
-        struct stat st;
-        if (lstat(full, &st) < 0)
-            rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot stat '%s': %s", full, strerror(errno));
-        else if (S_ISDIR(st.st_mode))
-            rc = collect(root, r, w, err);
-        free(full);
-    }
-    closedir(d);
-    free(dir);
-    return rc;
+    (void)path;
+    (void)st;
+    struct walk *w = ctx;
+    *XPUSH(&w->paths, &w->n, &w->alloc) = xstrdup(rel);
+    return 0;
+}
+
+/* Every path below root; any that cannot be listed or stat'ed fails the digest. */
+static int collect(const char *root, struct walk *w, struct otap_err *err)
+{
+    struct fileio_walk fw = {.visit = collect_one, .ctx = w};
+    return fileio_walk(root, &fw, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -93,7 +80,7 @@ static int cmp_str(const void *a, const void *b)
 static int hash_dir(const char *root, char out[SHA256_HEX_LEN + 1], struct otap_err *err)
 {
     struct walk w = {0};
-    int rc = collect(root, "", &w, err);
+    int rc = collect(root, &w, err);
     if (rc == 0)
         qsort(w.paths, w.n, sizeof(*w.paths), cmp_str);
     struct sha256 h;

@@ -11,6 +11,7 @@
 
 #include "state/deploys.h"
 #include "state/ledger.h"
+#include "base/monotime.h"
 #include "base/num.h"
 #include "base/proc.h"
 #include "base/strbuf.h"
@@ -228,8 +229,7 @@ static int try_lock(struct store *s, const char *env, const char *actor, bool *t
 int deploy_lock(struct store *s, const char *env, const char *actor, long wait_ms,
                 struct otap_err *err)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    long long start = monotime_ms();
     for (;;) {
         size_t recovered;
         int rc = deploy_recover(s, actor, &recovered, err);
@@ -238,10 +238,7 @@ int deploy_lock(struct store *s, const char *env, const char *actor, long wait_m
             rc = try_lock(s, env, actor, &taken, err);
         if (rc < 0 || taken)
             return rc;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long waited =
-            (long)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        long waited = (long)(monotime_ms() - start);
         if (waited >= wait_ms) {
             struct deploy_holder h;
             bool held = false;
@@ -351,4 +348,70 @@ int deploy_recover(struct store *s, const char *actor, size_t *recovered, struct
     if (rc < 0)
         *recovered = 0;
     return rc;
+}
+
+int deploy_outcomes(struct store *s, struct deploy_outcome **out, size_t *n, struct otap_err *err)
+{
+    struct store_rows r;
+    /* a superseded deployment was live: it counts as a success */
+    int rc = store_exec(s,
+                        "SELECT env, kind, CASE WHEN state IN ('live', 'superseded') THEN "
+                        "'success' ELSE state END, count(*) FROM otap_deployments GROUP BY 1, 2, 3 "
+                        "ORDER BY 1, 2, 3",
+                        NULL, 0, &r, err);
+    if (rc < 0)
+        return rc;
+    struct deploy_outcome *o = xcalloc(r.nrows + 1, sizeof(*o));
+    size_t k = 0;
+    for (size_t i = 0; i < r.nrows; i++) {
+        if (num_parse_ll(store_cell(&r, i, 3), &o[k].count) < 0)
+            continue;
+        o[k].env = store_cell_dup(&r, i, 0);
+        o[k].kind = store_cell_dup(&r, i, 1);
+        o[k].result = store_cell_dup(&r, i, 2);
+        k++;
+    }
+    store_rows_release(&r);
+    *out = o;
+    *n = k;
+    return 0;
+}
+
+void deploy_outcomes_release(struct deploy_outcome *o, size_t n)
+{
+    for (size_t i = 0; o && i < n; i++) {
+        free(o[i].env);
+        free(o[i].kind);
+        free(o[i].result);
+    }
+    free(o);
+}
+
+int deploy_last_success(struct store *s, struct deploy_last **out, size_t *n, struct otap_err *err)
+{
+    struct store_rows r;
+    int rc = store_exec(s,
+                        "SELECT env, max(finished_at) FROM otap_deployments WHERE state IN "
+                        "('live', 'superseded') GROUP BY env ORDER BY env",
+                        NULL, 0, &r, err);
+    if (rc < 0)
+        return rc;
+    struct deploy_last *l = xcalloc(r.nrows + 1, sizeof(*l));
+    for (size_t i = 0; i < r.nrows; i++) {
+        l[i].env = store_cell_dup(&r, i, 0);
+        l[i].finished_at = store_cell_dup(&r, i, 1);
+    }
+    *out = l;
+    *n = r.nrows;
+    store_rows_release(&r);
+    return 0;
+}
+
+void deploy_last_release(struct deploy_last *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) {
+        free(l[i].env);
+        free(l[i].finished_at);
+    }
+    free(l);
 }

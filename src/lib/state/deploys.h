@@ -73,6 +73,20 @@ int deploy_unlock(struct store *s, const char *env, struct otap_err *err);
 int deploy_lock_holder(struct store *s, const char *env, struct deploy_holder *h, bool *held,
                        struct otap_err *err);
 
+/* How many deployments of each environment and kind ended how ("success": live or superseded). */
+struct deploy_outcome {
+    char *env, *kind, *result;
+    long long count;
+};
+/* When each environment's last successful deploy finished. */
+struct deploy_last {
+    char *env, *finished_at;
+};
+int deploy_outcomes(struct store *s, struct deploy_outcome **out, size_t *n, struct otap_err *err);
+void deploy_outcomes_release(struct deploy_outcome *o, size_t n);
+int deploy_last_success(struct store *s, struct deploy_last **out, size_t *n, struct otap_err *err);
+void deploy_last_release(struct deploy_last *l, size_t n);
+
 /* Marks promotions whose otap died; *recovered counts them. */
 int deploy_recover(struct store *s, const char *actor, size_t *recovered, struct otap_err *err);
 

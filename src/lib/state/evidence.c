@@ -90,6 +90,57 @@ int signoff_record(struct store *s, const struct artifact *a, const char *env, c
         json_pack("{s:s, s:s?, s:s?}", "by", by, "note", note, "version", a->version), id, err);
 }
 
+/* Rows of a query, $1 the build (or NULL) and $2 the limit, as JSON objects named by cols. */
+static int list_json(struct store *s, const char *sql, const char *build, long long limit,
+                     const char *const *cols, size_t ncols, json_t **out, struct otap_err *err)
+{
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%lld", limit);
+    const char *p[] = {build, lim};
+    struct store_rows r;
+    int rc = store_exec(s, sql, p, 2, &r, err);
+    if (rc < 0)
+        return rc;
+    json_t *a = json_array();
+    for (size_t i = 0; i < r.nrows; i++) {
+        json_t *o = json_object();
+        for (size_t c = 0; c < ncols; c++) {
+            const char *v = store_cell(&r, i, c);
+            json_object_set_new(o, cols[c], v ? json_string(v) : json_null());
+        }
+        json_array_append_new(a, o);
+    }
+    store_rows_release(&r);
+    *out = a;
+    return 0;
+}
+
+int gate_list(struct store *s, const char *build, long long limit, json_t **out,
+              struct otap_err *err)
+{
+    static const char *const cols[] = {"id",     "gate", "digest",      "version",
+                                       "result", "url",  "recorded_at", "recorded_by"};
+    return list_json(s,
+                     "SELECT g.id, g.gate, g.digest, a.version, g.result, g.url, g.recorded_at, "
+                     "g.recorded_by FROM otap_gate_results g JOIN otap_artifacts a ON a.digest = "
+                     "g.digest WHERE CAST($1 AS text) IS NULL OR g.digest = $1 OR a.version = $1 "
+                     "ORDER BY g.id DESC LIMIT CAST($2 AS bigint)",
+                     build, limit, cols, 8, out, err);
+}
+
+int signoff_list(struct store *s, const char *build, long long limit, json_t **out,
+                 struct otap_err *err)
+{
+    static const char *const cols[] = {"id", "environment", "digest",      "version",
+                                       "by", "note",        "recorded_at", "recorded_by"};
+    return list_json(s,
+                     "SELECT s.id, s.env, s.digest, a.version, s.by_name, s.note, s.recorded_at, "
+                     "s.recorded_by FROM otap_signoffs s JOIN otap_artifacts a ON a.digest = "
+                     "s.digest WHERE CAST($1 AS text) IS NULL OR s.digest = $1 OR a.version = $1 "
+                     "ORDER BY s.id DESC LIMIT CAST($2 AS bigint)",
+                     build, limit, cols, 8, out, err);
+}
+
 int signoff_find(struct store *s, const char *digest, const char *env, char **by, char **at,
                  struct otap_err *err)
 {

@@ -7,6 +7,7 @@
 #ifndef OTAP_EVIDENCE_H
 #define OTAP_EVIDENCE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "state/artifact.h"
@@ -28,6 +29,16 @@ int signoff_record(struct store *s, const struct artifact *a, const char *env, c
 
 /* Who signed the build off in env (*by NULL when nobody did). */
 int signoff_find(struct store *s, const char *digest, const char *env, char **by, char **at,
+                 struct otap_err *err);
+
+/*
+ * The latest gate results (gate_list) or sign-offs (signoff_list), newest
+ * first, of one build (build: a digest or version) or of every build
+ * (NULL); at most limit. *out is a new JSON array of objects.
+ */
+int gate_list(struct store *s, const char *build, long long limit, json_t **out,
+              struct otap_err *err);
+int signoff_list(struct store *s, const char *build, long long limit, json_t **out,
                  struct otap_err *err);
 
 #endif

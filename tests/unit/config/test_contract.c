@@ -245,7 +245,7 @@ static void test_contract_shared_secret_across_environments(void **state)
     write_file(p->dir, ".env", "DATABASE_URL=postgresql://h/db\n");
     write_file(p->dir, ".env.staging", "SECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
     write_file(p->dir, ".env.production", "SECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
-    char *process[] = {NULL};
+    char *process[] = {0};
     struct contract_eval ev;
     eval(p, "production", process, &ev);
     assert_true(has(&ev, ".env.production", 1,

@@ -1,0 +1,58 @@
+# every command and verb has help, generated from the command tables;
+# a new command or verb shows up here by itself once its line is added
+otap artifact --help
+otap artifact register --help
+otap artifact list --help
+otap check --help
+otap db --help
+otap db new --help
+otap db migrate --help
+otap db rollback --help
+otap db status --help
+otap db verify --help
+otap db dump-schema --help
+otap db marker --help
+otap db marker init --help
+otap db marker check --help
+otap db lint --help
+otap env --help
+otap env check --help
+otap env show --help
+otap env example --help
+otap env sync --help
+otap env parity --help
+otap env lint --help
+otap env leaks --help
+otap explain --help
+otap gate --help
+otap gate record --help
+otap help --help
+otap history --help
+otap init --help
+otap ledger --help
+otap ledger show --help
+otap ledger verify --help
+otap ledger export --help
+otap ports --help
+otap ports list --help
+otap ports check --help
+otap ports free --help
+otap probe --help
+otap promote --help
+otap rollback --help
+otap run --help
+otap secrets --help
+otap secrets scan --help
+otap secrets baseline --help
+otap secrets rules --help
+otap secrets hook --help
+otap secrets hook install --help
+otap serve --help
+otap serve token --help
+otap serve token add --help
+otap serve token list --help
+otap serve token remove --help
+otap signoff --help
+otap status --help
+otap version --help
+otap wait --help
