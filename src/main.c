@@ -26,6 +26,7 @@ static int exit_status(int code)
     case OTAP_EFOUND:
         return 1;
     case OTAP_EUSAGE:
+    case OTAP_ENOTFOUND:
         return 2;
     case OTAP_EINVALID:
         return 3;

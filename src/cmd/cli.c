@@ -54,6 +54,8 @@ static const char *code_name(int code)
         return "found";
     case OTAP_EUSAGE:
         return "usage";
+    case OTAP_ENOTFOUND:
+        return "not_found";
     case OTAP_EINVALID:
         return "invalid";
     case OTAP_EREFUSED:
@@ -93,12 +95,9 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     return code;
 }
 
-int cli_usage_error(struct cli *cli, const char *fmt, ...)
+/* After a usage error: where the help is. */
+static void usage_hint(struct cli *cli)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vreport(cli, OTAP_EUSAGE, fmt, ap);
-    va_end(ap);
     if (!cli->json) {
         if (cli->words)
             fprintf(stderr, "see '%s --help'\n", cli->words);
@@ -107,6 +106,24 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
         else
             fprintf(stderr, "see 'otap --help'\n");
     }
+}
+
+int cli_fail(struct cli *cli, int code, struct otap_err *err)
+{
+    cli_error(cli, code, "%s", err && err->msg ? err->msg : "failed");
+    if (code == OTAP_EUSAGE || code == OTAP_ENOTFOUND)
+        usage_hint(cli);
+    otap_err_release(err);
+    return code;
+}
+
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cli, OTAP_EUSAGE, fmt, ap);
+    va_end(ap);
+    usage_hint(cli);
     return OTAP_EUSAGE;
 }
 

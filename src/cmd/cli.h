@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "base/diag.h"
+#include "base/err.h"
 #include "manifest/manifest.h"
 
 enum cmd_flags {
@@ -103,6 +104,12 @@ void cli_emit(struct cli *cli, json_t *doc, cli_render_fn render);
 /* Reports an error once and returns code. */
 int cli_error(struct cli *cli, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Reports a library failure once: a usage error (with where to find help)
+ * for OTAP_EUSAGE and OTAP_ENOTFOUND, else an error with its code.
+ * Releases err. Returns code.
+ */
+int cli_fail(struct cli *cli, int code, struct otap_err *err);
 /* A usage error: the message, then where to find help. Returns OTAP_EUSAGE. */
 int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

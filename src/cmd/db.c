@@ -133,16 +133,9 @@ static int target_env(struct cli *cli, const char *env, bool writes, struct targ
                          "%s has no 'database' section: add database: { url: DATABASE_URL }",
                          manifest_name(cli));
     struct otap_err err = OTAP_ERR_INIT;
-    if (contract_eval(&t->ev, m, manifest_name(cli), env, environ, &err) < 0) {
-        struct strbuf known = STRBUF_INIT;
-        for (size_t i = 0; i < m->nenvs; i++)
-            strbuf_addf(&known, "%s%s", i ? ", " : "", m->envs[i].name);
-        int rc = cli_usage_error(cli, "%s; the manifest has: %s", err.msg, known.buf);
-        strbuf_release(&known);
-        otap_err_release(&err);
-        contract_eval_release(&t->ev);
-        return rc;
-    }
+    int erc = contract_eval(&t->ev, m, manifest_name(cli), env, environ, &err);
+    if (erc < 0)
+        return cli_fail(cli, erc, &err);
     t->have_ev = true;
     t->env = t->ev.env;
     const struct contract_value *cv = contract_value_of(&t->ev, m->database.url_var);

@@ -44,15 +44,8 @@ static int env_eval(struct cli *cli, const char *env, char *const *process,
 {
     struct otap_err err = OTAP_ERR_INIT;
     int rc = contract_eval(ev, cli->m, env_manifest_name(cli), env, process, &err);
-    if (rc < 0) {
-        struct strbuf known = STRBUF_INIT;
-        for (size_t i = 0; i < cli->m->nenvs; i++)
-            strbuf_addf(&known, "%s%s", i ? ", " : "", cli->m->envs[i].name);
-        cli_usage_error(cli, "%s; the manifest has: %s", err.msg, known.buf);
-        strbuf_release(&known);
-        otap_err_release(&err);
-        contract_eval_release(ev);
-    }
+    if (rc < 0)
+        cli_fail(cli, rc, &err);
     return rc;
 }
 

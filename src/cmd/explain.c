@@ -221,8 +221,7 @@ static json_t *promotion_verdict(struct cli *cli, const struct manifest_env *env
         /* an unsafe promotion is an answer, not a failure of explain */
         *rc = prc == 0 ? OTAP_OK : OTAP_EFOUND;
     } else {
-        *rc = prc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                                 : cli_error(cli, prc, "%s", err.msg);
+        *rc = cli_fail(cli, prc, &err);
     }
     promote_result_release(&res);
     otap_err_release(&err);

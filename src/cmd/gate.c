@@ -55,8 +55,7 @@ static int run_record(struct cli *cli, const struct cli_args *args)
     if (rc == 0)
         rc = gate_record(s, &a, gate, !strcmp(result, "pass"), url, actor, &id, &err);
     if (rc < 0) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                               : cli_error(cli, rc, "%s", err.msg);
+        rc = cli_fail(cli, rc, &err);
     } else {
         char *label = artifact_label(&a);
         cli_emit(cli,

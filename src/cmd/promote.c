@@ -154,11 +154,11 @@ static int go(struct cli *cli, const struct cli_args *args, bool rollback)
                               : xasprintf("promote %s to %s", o.artifact, env->name);
         rc = cli_refused(cli, what, res.refusals, res.nrefusals, result_json(&res));
         free(what);
-    } else if (rc == OTAP_EREFUSED || rc == OTAP_EUSAGE || (rc < 0 && !res.nsteps)) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-             : rc == OTAP_EREFUSED
+    } else if (rc == OTAP_EREFUSED || rc == OTAP_EUSAGE || rc == OTAP_ENOTFOUND ||
+               (rc < 0 && !res.nsteps)) {
+        rc = rc == OTAP_EREFUSED
                  ? cli_refused(cli, rollback ? "roll back" : "promote", &err.msg, 1, NULL)
-                 : cli_error(cli, rc, "%s", err.msg);
+                 : cli_fail(cli, rc, &err);
     } else {
         json_t *doc = result_json(&res);
         json_object_set_new(doc, "ok", json_boolean(rc == 0));

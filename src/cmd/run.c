@@ -37,12 +37,9 @@ static int run(struct cli *cli, const struct cli_args *a)
     struct contract_eval ev;
     struct otap_err err = OTAP_ERR_INIT;
     const char *manifest = cli->warnings.file ? cli->warnings.file : cli->m->path;
-    if (contract_eval(&ev, cli->m, manifest, env, environ, &err) < 0) {
-        int rc = cli_usage_error(cli, "%s", err.msg);
-        otap_err_release(&err);
-        contract_eval_release(&ev);
-        return rc;
-    }
+    int erc = contract_eval(&ev, cli->m, manifest, env, environ, &err);
+    if (erc < 0)
+        return cli_fail(cli, erc, &err);
     size_t errors = diag_count(&ev.diags, DIAG_ERROR);
     if (errors || (!cli->quiet && ev.diags.n))
         cli_print_diags(cli, &ev.diags, stderr);

@@ -138,8 +138,7 @@ static int do_scan(struct cli *cli, const struct scan_opts *o, const struct secr
         rc = secrets_scan_paths(run, o->paths, o->npaths, &err);
     *seconds = monotime_seconds_since(t0);
     if (rc < 0) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                               : cli_error(cli, rc, "%s", err.msg);
+        rc = cli_fail(cli, rc, &err);
         secrets_run_release(run);
     }
     otap_err_release(&err);

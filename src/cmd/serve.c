@@ -363,8 +363,7 @@ static int run_token_add(struct cli *cli, const struct cli_args *args)
         rc = cli_error(cli, err.code, "%s", err.msg);
     else if ((rc = tokens_add(&t, name, r, &token, &err)) < 0 ||
              (rc = tokens_save(&t, path, &err)) < 0)
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                               : cli_error(cli, rc, "%s", err.msg);
+        rc = cli_fail(cli, rc, &err);
     else
         /* the only time the token exists outside its holder's hands */
         cli_emit(cli,

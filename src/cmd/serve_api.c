@@ -43,10 +43,12 @@ static void store_failed(struct http_response *rs, struct otap_err *err)
 {
     int code = err->code;
     http_error(rs,
-               code == OTAP_EUSAGE     ? 404
+               code == OTAP_ENOTFOUND  ? 404
+               : code == OTAP_EUSAGE   ? 400
                : code == OTAP_EREFUSED ? 409
                                        : 500,
-               code == OTAP_EUSAGE     ? "not_found"
+               code == OTAP_ENOTFOUND  ? "not_found"
+               : code == OTAP_EUSAGE   ? "bad_request"
                : code == OTAP_EREFUSED ? "refused"
                                        : "store",
                "%s", err->msg ? err->msg : "the store failed");
@@ -420,10 +422,11 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
             json_array_append_new(refusals, json_string(res.refusals[i]));
         if (!res.nrefusals && rc == OTAP_EREFUSED && err.msg)
             json_array_append_new(refusals, json_string(err.msg));
-        const char *code = rc == OTAP_EREFUSED ? "refused"
-                           : rc == OTAP_EUSAGE ? "not_found"
-                           : rc == OTAP_EFOUND ? "failed"
-                                               : "external";
+        const char *code = rc == OTAP_EREFUSED    ? "refused"
+                           : rc == OTAP_ENOTFOUND ? "not_found"
+                           : rc == OTAP_EUSAGE    ? "bad_request"
+                           : rc == OTAP_EFOUND    ? "failed"
+                                                  : "external";
         json_object_set_new(doc, "ok", json_false());
         json_object_set_new(doc, "error",
                             json_pack("{s:s, s:s}", "code", code, "message",
@@ -431,10 +434,11 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
                                       : res.failure ? res.failure
                                                     : "refused: conditions are not met"));
         json_object_set_new(doc, "refusals", refusals);
-        rs->status = rc == OTAP_EREFUSED ? 409
-                     : rc == OTAP_EUSAGE ? 404
-                     : rc == OTAP_EFOUND ? 422
-                                         : 502;
+        rs->status = rc == OTAP_EREFUSED    ? 409
+                     : rc == OTAP_ENOTFOUND ? 404
+                     : rc == OTAP_EUSAGE    ? 400
+                     : rc == OTAP_EFOUND    ? 422
+                                            : 502;
         rs->json = doc;
     }
     promote_result_release(&res);

@@ -60,8 +60,7 @@ static int run(struct cli *cli, const struct cli_args *args)
     if (rc == 0)
         rc = signoff_record(s, &a, env->name, by, note, actor, &id, &err);
     if (rc < 0) {
-        rc = rc == OTAP_EUSAGE ? cli_usage_error(cli, "%s", err.msg)
-                               : cli_error(cli, rc, "%s", err.msg);
+        rc = cli_fail(cli, rc, &err);
     } else {
         char *label = artifact_label(&a);
         cli_emit(cli,

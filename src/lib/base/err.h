@@ -18,6 +18,7 @@ enum otap_code {
     OTAP_EINVALID = -3,  /* the manifest or config is invalid: exit 3 */
     OTAP_EREFUSED = -4,  /* refused for safety, fail closed: exit 4 */
     OTAP_EEXTERNAL = -5, /* a database, server or the OS failed us: exit 5 */
+    OTAP_ENOTFOUND = -6, /* a named thing does not exist (environment, build, service): exit 2 */
 };
 
 struct otap_err {

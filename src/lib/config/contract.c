@@ -638,8 +638,15 @@ int contract_eval(struct contract_eval *ev, const struct manifest *m, const char
     memset(ev, 0, sizeof(*ev));
     const struct manifest_env *env = manifest_env_find(m, env_name);
     /* before anything is allocated: a failed call leaves nothing to release */
-    if (!env)
-        return otap_err_set(err, OTAP_EUSAGE, "no environment '%s'", env_name);
+    if (!env) {
+        struct strbuf known = STRBUF_INIT;
+        for (size_t i = 0; i < m->nenvs; i++)
+            strbuf_addf(&known, "%s%s", i ? ", " : "", m->envs[i].name);
+        int rc = otap_err_set(err, OTAP_ENOTFOUND, "no environment '%s'; the manifest has: %s",
+                              env_name, known.buf);
+        strbuf_release(&known);
+        return rc;
+    }
     ev->m = m;
     ev->env = env;
     diag_list_init(&ev->diags, manifest_name);

@@ -84,6 +84,42 @@ char *db_sqlite_path(const char *url, const char *root)
     return xasprintf("%s/%s", root, p);
 }
 
+static int open_sqlite(struct db *db, const char *root, enum db_open_mode mode,
+                       struct otap_err *err)
+{
+    db->path = db_sqlite_path(db->url, root);
+    if (!*db->path)
+        return otap_err_set(err, OTAP_EINVALID, "'%s' names no file (write sqlite:PATH)", db->desc);
+    return db_sqlite_open(db, mode, err);
+}
+
+static int open_pg(struct db *db, const char *root, enum db_open_mode mode, struct otap_err *err)
+{
+    (void)root;
+    (void)mode; /* a PostgreSQL database is never created by opening it */
+    return db_pg_open(db, err);
+}
+
+/* Each backend, by the URL schemes it answers to (libpq wants them in lower case). */
+static const struct db_backend {
+    enum db_kind kind;
+    const char *schemes[3];
+    bool any_case;
+    int (*open)(struct db *db, const char *root, enum db_open_mode mode, struct otap_err *err);
+} backends[] = {
+    {DB_SQLITE, {"sqlite:", "sqlite3:", NULL}, true, open_sqlite},
+    {DB_POSTGRES, {"postgresql://", "postgres://", NULL}, false, open_pg},
+};
+
+static const struct db_backend *backend_for(const char *url)
+{
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+        for (const char *const *s = backends[i].schemes; *s; s++)
+            if (!(backends[i].any_case ? strncasecmp : strncmp)(url, *s, strlen(*s)))
+                return &backends[i];
+    return NULL;
+}
+
 int db_open(struct db **out, const char *url, const char *root, enum db_open_mode mode,
             struct otap_err *err)
 {
@@ -92,18 +128,10 @@ int db_open(struct db **out, const char *url, const char *root, enum db_open_mod
     db->desc = redact_text(url);
     db->lock_fd = -1;
     int rc;
-    char *path = db_sqlite_path(url, root);
-    if (path) {
-        db->kind = DB_SQLITE;
-        db->path = path;
-        if (!*path)
-            rc = otap_err_set(err, OTAP_EINVALID, "'%s' names no file (write sqlite:PATH)",
-                              db->desc);
-        else
-            rc = db_sqlite_open(db, mode, err);
-    } else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        db->kind = DB_POSTGRES;
-        rc = db_pg_open(db, err);
+    const struct db_backend *b = backend_for(url);
+    if (b) {
+        db->kind = b->kind;
+        rc = b->open(db, root, mode, err);
     } else {
         const char *colon = strchr(url, ':');
         rc = otap_err_set(err, OTAP_EINVALID,

@@ -22,6 +22,7 @@
 #include "db/db_impl.h"
 #include "base/monotime.h"
 #include "base/proc.h"
+#include "db/pgconn.h"
 #include "base/redact.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
@@ -50,31 +51,9 @@ static void pg_notice(void *arg, const char *message)
     free(m);
 }
 
-/* The server's message, one line, redacted. */
-static char *pg_message(PGconn *c, const PGresult *r)
-{
-    const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    char *s = xstrdup(m ? m : PQerrorMessage(c));
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
-    /* libpq's messages run over lines ("...failed: X\n\tIs the server running"): one line */
-    char *w = s;
-    for (char *p = s; *p; p++) {
-        bool space = *p == '\n' || *p == '\t' || *p == ' ';
-        if (space && w > s && w[-1] == ' ')
-            continue;
-        *w++ = space ? ' ' : *p;
-    }
-    *w = '\0';
-    char *red = redact_text(s);
-    free(s);
-    return red;
-}
-
 static int pg_fail(struct db *db, const PGresult *r, const char *what, struct otap_err *err)
 {
-    char *m = pg_message(conn_of(db), r);
+    char *m = pgconn_message(conn_of(db), r);
     int rc = otap_err_set(err, OTAP_EEXTERNAL, "%s on '%s': %s", what, db->desc, m);
     free(m);
     return rc;
@@ -255,7 +234,7 @@ static void fill_failure(struct db_failure *fail, PGconn *c, const PGresult *r, 
                          const struct db_stmt *st)
 {
     fail->stmt = idx;
-    fail->message = pg_message(c, r);
+    fail->message = pgconn_message(c, r);
     const char *f = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     fail->sqlstate = f ? xstrdup(f) : NULL;
     f = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
@@ -531,17 +510,11 @@ static const struct db_ops pg_ops = {
 int db_pg_open(struct db *db, struct otap_err *err)
 {
     db->ops = &pg_ops;
-    /* the URL's own settings win over these defaults, the encoding excepted */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding", NULL};
-    const char *vals[] = {"10", "otap", db->url, "UTF8", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    db->conn = c;
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        char *m = pg_message(c, NULL);
-        int rc = otap_err_set(err, OTAP_EEXTERNAL, "cannot connect to '%s': %s", db->desc, m);
-        free(m);
+    PGconn *c = NULL;
+    int rc = pgconn_open(&c, db->url, "", db->desc, err);
+    if (rc < 0)
         return rc;
-    }
+    db->conn = c;
     PQsetNoticeProcessor(c, pg_notice, db);
     if (PQserverVersion(c) >= 140000) {
         /* a backend whose otap died notices within a second and rolls back */

@@ -206,7 +206,8 @@ int migrate_up(const struct migrate_request *rq, struct migrate_result *res, str
 {
     memset(res, 0, sizeof(*res));
     if (rq->to && !migration_set_find(rq->set, rq->to))
-        return otap_err_set(err, OTAP_EUSAGE, "--to %s names no migration in the folder", rq->to);
+        return otap_err_set(err, OTAP_ENOTFOUND, "--to %s names no migration in the folder",
+                            rq->to);
     int rc = rq->dry_run ? 0 : db_lock(rq->db, rq->lock_wait_ms, err);
     if (rc < 0)
         return rc;

@@ -754,7 +754,7 @@ int promote_run(const struct promote_request *rq, struct promote_result *res, st
     struct run r = {.rq = rq, .res = res, .m = rq->m};
     r.env = manifest_env_find(rq->m, rq->env);
     if (!r.env)
-        return otap_err_set(err, OTAP_EUSAGE, "no environment '%s' in the manifest", rq->env);
+        return otap_err_set(err, OTAP_ENOTFOUND, "no environment '%s' in the manifest", rq->env);
     res->env = r.env;
 
     int rc = 0;

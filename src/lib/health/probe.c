@@ -370,7 +370,7 @@ int probe_plan(const struct manifest *m, const struct manifest_env *env, char *c
     size_t n = 0, alloc = 0;
     for (size_t k = 0; k < nnames; k++)
         if (!manifest_service_find(m, names[k]))
-            return otap_err_set(err, OTAP_EUSAGE, "no service '%s' in the manifest", names[k]);
+            return otap_err_set(err, OTAP_ENOTFOUND, "no service '%s' in the manifest", names[k]);
     for (size_t i = 0; i < m->nservices; i++) {
         const struct manifest_service *s = &m->services[i];
         bool named = false;

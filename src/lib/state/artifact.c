@@ -131,7 +131,7 @@ int artifact_digest_path(const char *path, char **digest, const char **kind, str
 {
     struct stat st;
     if (stat(path, &st) < 0)
-        return otap_err_set(err, errno == ENOENT ? OTAP_EUSAGE : OTAP_EEXTERNAL,
+        return otap_err_set(err, errno == ENOENT ? OTAP_ENOTFOUND : OTAP_EEXTERNAL,
                             "cannot read build '%s': %s", path, strerror(errno));
     char hex[SHA256_HEX_LEN + 1];
     int rc;
@@ -313,7 +313,7 @@ int artifact_find(struct store *s, const char *ref, struct artifact *out, struct
     if (r.nrows == 1)
         from_row(&r, 0, out);
     else if (r.nrows == 0)
-        rc = otap_err_set(err, OTAP_EUSAGE,
+        rc = otap_err_set(err, OTAP_ENOTFOUND,
                           "no registered build is '%s' ('otap artifact list' shows them)", ref);
     else
         rc = otap_err_set(err, OTAP_EUSAGE,

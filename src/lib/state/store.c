@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -226,22 +227,45 @@ static int upgrade(struct store *s, struct otap_err *err)
     return store_end(s, rc, err);
 }
 
+static int open_sqlite(struct store *s, const char *root, struct otap_err *err)
+{
+    s->path = db_sqlite_path(s->url, root);
+    if (!*s->path)
+        return otap_err_set(err, OTAP_EINVALID, "'%s' names no file (write sqlite:PATH)", s->desc);
+    return store_sqlite_open(s, err);
+}
+
+static int open_pg(struct store *s, const char *root, struct otap_err *err)
+{
+    (void)root;
+    return store_pg_open(s, err);
+}
+
+/* Each backend, by the URL schemes it answers to (libpq wants them in lower case). */
+static const struct store_backend {
+    enum store_kind kind;
+    const char *schemes[3];
+    bool any_case;
+    int (*open)(struct store *s, const char *root, struct otap_err *err);
+} backends[] = {
+    {STORE_SQLITE, {"sqlite:", "sqlite3:", NULL}, true, open_sqlite},
+    {STORE_POSTGRES, {"postgresql://", "postgres://", NULL}, false, open_pg},
+};
+
 int store_open_url(struct store **out, const char *url, const char *root, struct otap_err *err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
     s->url = xstrdup(url);
     s->desc = redact_text(url);
+    const struct store_backend *b = NULL;
+    for (size_t i = 0; !b && i < sizeof(backends) / sizeof(backends[0]); i++)
+        for (const char *const *sc = backends[i].schemes; *sc; sc++)
+            if (!(backends[i].any_case ? strncasecmp : strncmp)(url, *sc, strlen(*sc)))
+                b = &backends[i];
     int rc;
-    char *path = db_sqlite_path(url, root);
-    if (path) {
-        s->kind = STORE_SQLITE;
-        s->path = path;
-        rc = !*path ? otap_err_set(err, OTAP_EINVALID, "'%s' names no file (write sqlite:PATH)",
-                                   s->desc)
-                    : store_sqlite_open(s, err);
-    } else if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
-        s->kind = STORE_POSTGRES;
-        rc = store_pg_open(s, err);
+    if (b) {
+        s->kind = b->kind;
+        rc = b->open(s, root, err);
     } else {
         rc = otap_err_set(err, OTAP_EINVALID,
                           "OTAP_STATE_URL '%s' is neither postgresql://... nor sqlite:PATH",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/pgconn.h"
 #include "base/redact.h"
 #include "state/store_impl.h"
 #include "base/xalloc.h"
@@ -18,28 +19,13 @@
 /* "otapledg" as a big-endian integer; distinct from the migration run lock */
 #define STORE_PG_LOCK "SELECT pg_advisory_xact_lock(8031151170991252583)"
 
-static char *pg_message(PGconn *c, const PGresult *r)
-{
-    const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    char *s = xstrdup(m ? m : PQerrorMessage(c));
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    size_t n = strlen(s);
-    while (n && s[n - 1] == ' ')
-        s[--n] = '\0';
-    char *red = redact_text(s);
-    free(s);
-    return red;
-}
-
 static int pg_exec(struct store *s, const char *sql, const char *const *params, size_t nparams,
                    struct store_rows *rows, struct otap_err *err)
 {
     PGresult *r = PQexecParams(s->conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char *m = pg_message(s->conn, r);
+        char *m = pgconn_message(s->conn, r);
         int rc =
             otap_err_set(err, OTAP_EEXTERNAL, "query failed on state store '%s': %s", s->desc, m);
         free(m);
@@ -86,17 +72,11 @@ static const struct store_ops pg_ops = {
 int store_pg_open(struct store *s, struct otap_err *err)
 {
     s->ops = &pg_ops;
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding", NULL};
-    const char *vals[] = {"10", "otap", s->url, "UTF8", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    s->conn = c;
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        char *m = pg_message(c, NULL);
-        int rc =
-            otap_err_set(err, OTAP_EEXTERNAL, "cannot connect to state store '%s': %s", s->desc, m);
-        free(m);
+    PGconn *c = NULL;
+    int rc = pgconn_open(&c, s->url, "state store ", s->desc, err);
+    if (rc < 0)
         return rc;
-    }
+    s->conn = c;
     /* the store's tables carry otap_ names; keep notices about IF NOT EXISTS quiet */
     return pg_exec(s, "SET client_min_messages = warning", NULL, 0, NULL, err);
 }
