@@ -4,6 +4,7 @@
  */
 #include "config/parity.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,11 +13,14 @@
 #include "base/xalloc.h"
 #include "base/banned.h"
 
-/* The scheme of a URL value as written, or NULL. */
+/* The scheme of a URL value as written (RFC 3986: a letter, then letters, digits, + - .), or NULL.
+ */
 static char *scheme_of(const char *v)
 {
-    const char *sep = v ? strstr(v, "://") : NULL;
-    return sep ? xstrndup(v, (size_t)(sep - v)) : NULL;
+    if (!v || !isalpha((unsigned char)v[0]))
+        return NULL;
+    size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+    return v[n] == ':' ? xstrndup(v, n) : NULL;
 }
 
 /* Set in a file (or the process), not supplied by a default or by otap. */
@@ -60,7 +64,9 @@ static void compare_contract(const struct contract_eval *ea, const struct contra
             continue;
         const struct envvar *rawa = envset_find(&ea->set, va->alias ? va->alias : v->name);
         const struct envvar *rawb = envset_find(&eb->set, vb->alias ? vb->alias : v->name);
-        char *sa = scheme_of(rawa ? rawa->value : NULL), *sb = scheme_of(rawb ? rawb->value : NULL);
+        bool url = v->type == CT_URL;
+        char *sa = url ? scheme_of(rawa ? rawa->value : NULL) : NULL;
+        char *sb = url ? scheme_of(rawb ? rawb->value : NULL) : NULL;
         if (sa && sb && strcmp(sa, sb))
             differ(p, v->name, "scheme", "'%s' uses %s:// in %s but %s:// in %s", v->name, sa, a,
                    sb, b);

@@ -58,22 +58,29 @@ int gate_record(struct store *s, const struct artifact *a, const char *gate, boo
                            id, err);
 }
 
+/* The newest row's two cells of a query on (digest, key): *a and *b new strings or NULL. */
+static int newest_pair(struct store *s, const char *sql, const char *digest, const char *key,
+                       char **a, char **b, struct otap_err *err)
+{
+    const char *p[] = {digest, key};
+    struct store_rows r;
+    int rc = store_exec(s, sql, p, 2, &r, err);
+    if (rc < 0)
+        return rc;
+    *a = store_cell_dup(&r, 0, 0);
+    if (b)
+        *b = store_cell_dup(&r, 0, 1);
+    store_rows_release(&r);
+    return 0;
+}
+
 int gate_latest(struct store *s, const char *digest, const char *gate, char **result, char **at,
                 struct otap_err *err)
 {
-    const char *p[] = {digest, gate};
-    struct store_rows r;
-    int rc = store_exec(s,
-                        "SELECT result, recorded_at FROM otap_gate_results WHERE digest = $1 AND "
-                        "gate = $2 ORDER BY id DESC LIMIT 1",
-                        p, 2, &r, err);
-    if (rc < 0)
-        return rc;
-    *result = store_cell_dup(&r, 0, 0);
-    if (at)
-        *at = store_cell_dup(&r, 0, 1);
-    store_rows_release(&r);
-    return 0;
+    return newest_pair(s,
+                       "SELECT result, recorded_at FROM otap_gate_results WHERE digest = $1 AND "
+                       "gate = $2 ORDER BY id DESC LIMIT 1",
+                       digest, gate, result, at, err);
 }
 
 int signoff_record(struct store *s, const struct artifact *a, const char *env, const char *by,
@@ -144,17 +151,8 @@ int signoff_list(struct store *s, const char *build, long long limit, json_t **o
 int signoff_find(struct store *s, const char *digest, const char *env, char **by, char **at,
                  struct otap_err *err)
 {
-    const char *p[] = {digest, env};
-    struct store_rows r;
-    int rc = store_exec(s,
-                        "SELECT by_name, recorded_at FROM otap_signoffs WHERE digest = $1 AND env "
-                        "= $2 ORDER BY id DESC LIMIT 1",
-                        p, 2, &r, err);
-    if (rc < 0)
-        return rc;
-    *by = store_cell_dup(&r, 0, 0);
-    if (at)
-        *at = store_cell_dup(&r, 0, 1);
-    store_rows_release(&r);
-    return 0;
+    return newest_pair(s,
+                       "SELECT by_name, recorded_at FROM otap_signoffs WHERE digest = $1 AND env "
+                       "= $2 ORDER BY id DESC LIMIT 1",
+                       digest, env, by, at, err);
 }

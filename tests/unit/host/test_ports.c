@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "host/ports.h"
+#include "base/xalloc.h"
 
 static struct manifest *load(const char *text)
 {
@@ -245,9 +246,54 @@ static void test_ports_stop_refuses_init_and_self(void **state)
     assert_int_equal(ports_stop(0, 100, NULL), PORTS_STOP_REFUSED);
 }
 
+/* The plan of 'ports free': who holds which registry port; nothing outside it, ever. */
+static void test_ports_free_plan(void **state)
+{
+    (void)state;
+    int port;
+    int fd = listen_any(&port);
+    char *text = xasprintf(HEAD "ports:\n  range: %d-%d\n  blocks:\n    core: %d-%d\n", port,
+                           port + 1, port, port + 1);
+    struct manifest *m = load(text);
+    int lo, hi;
+    ports_registry_span(m, &lo, &hi);
+    assert_int_equal(lo, port);
+    assert_int_equal(hi, port + 1);
+
+    struct ports_free_plan plan;
+    struct otap_err err = OTAP_ERR_INIT;
+    int outside[] = {port, 22};
+    assert_int_equal(ports_free_plan(m, outside, 2, &plan, &err), OTAP_EREFUSED);
+    assert_non_null(strstr(err.msg, "[22]"));
+    otap_err_release(&err);
+
+    int req[] = {port};
+    assert_int_equal(ports_free_plan(m, req, 1, &plan, &err), 0);
+    assert_int_equal(plan.n, 1);
+    assert_int_equal(plan.items[0].pid, getpid());
+    assert_int_equal(plan.items[0].nports, 1);
+    assert_int_equal(plan.items[0].ports[0], port);
+    assert_int_equal(ports_free_run(&plan, true, 100), OTAP_OK);
+    assert_string_equal(plan.items[0].result, "would stop");
+    /* this test's own process: never stopped */
+    assert_int_equal(ports_free_run(&plan, false, 100), OTAP_EREFUSED);
+    assert_string_equal(plan.items[0].result, "refused");
+    assert_non_null(plan.items[0].reason);
+    ports_free_plan_release(&plan);
+
+    /* no port named: every registry port */
+    assert_int_equal(ports_free_plan(m, NULL, 0, &plan, &err), 0);
+    assert_int_equal(plan.n, 1);
+    ports_free_plan_release(&plan);
+    close(fd);
+    manifest_free(m);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ports_free_plan),
         cmocka_unit_test(test_ports_registry_clean),
         cmocka_unit_test(test_ports_registry_nested_without_within),
         cmocka_unit_test(test_ports_registry_every_rule),
