@@ -320,7 +320,7 @@ static void test_contract_unknown_environment(void **state)
     struct project *p = *state;
     struct contract_eval ev;
     struct otap_err err = OTAP_ERR_INIT;
-    assert_int_equal(contract_eval(&ev, p->m, "otap.yaml", "nowhere", NULL, &err), OTAP_EUSAGE);
+    assert_int_equal(contract_eval(&ev, p->m, "otap.yaml", "nowhere", NULL, &err), OTAP_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no environment 'nowhere'"));
     otap_err_release(&err);
 }
