@@ -32,6 +32,14 @@ void strbuf_release(struct strbuf *sb)
     strbuf_init(sb, limit);
 }
 
+void strbuf_setlen(struct strbuf *sb, size_t len)
+{
+    if (len > sb->len || !sb->alloc)
+        return;
+    sb->len = len;
+    sb->buf[len] = '\0';
+}
+
 void strbuf_reset(struct strbuf *sb)
 {
     sb->len = 0;

@@ -32,6 +32,8 @@ void strbuf_init(struct strbuf *sb, size_t limit);
 void strbuf_release(struct strbuf *sb);
 /* Empties the buffer but keeps its memory. */
 void strbuf_reset(struct strbuf *sb);
+/* Shortens the buffer to its first len bytes (len <= sb->len). */
+void strbuf_setlen(struct strbuf *sb, size_t len);
 /* Hands the string to the caller (who frees it) and resets the buffer. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 

@@ -13,10 +13,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <stdbool.h>
 
 #include "base/diag.h"
 #include "base/num.h"
 #include "base/redact.h"
+#include "base/xalloc.h"
 #include "base/strbuf.h"
 #include "base/suggest.h"
 #include "base/utf8.h"
@@ -137,6 +141,17 @@ static void test_redact_text(void **state)
         {"SECRET_KEY=abc123 PORT=9000", "SECRET_KEY=*** PORT=9000"},
         {"--api-token=\"a b\" x", "--api-token=\"***\" x"},
         {"JWT_SECRET: xyz", "JWT_SECRET: xyz"},
+        /* passwords with reserved characters unencoded: the user-info runs to the last '@' */
+        {"postgresql://app:Ab1/Cd2@Ef3Gh4Ij5Kl6@localhost:5432/app",
+         "postgresql://app:***@localhost:5432/app"},
+        {"postgresql://app:p?a#s:s@[::1]:5432/app", "postgresql://app:***@[::1]:5432/app"},
+        {"'postgresql://u:pw@h/db' and more", "'postgresql://u:***@h/db' and more"},
+        {"postgresql://h/db?user=u&password=p%40ss&sslmode=require",
+         "postgresql://h/db?user=u&password=***&sslmode=require"},
+        {"host=db port=5432 password='a b c' user=x", "host=db port=5432 password='***' user=x"},
+        {"{\"excerpt\": \"DB_PASSWORD=abc\", \"x\": 1}",
+         "{\"excerpt\": \"DB_PASSWORD=***\", \"x\": 1}"},
+        {"mailto:someone@example.com", "mailto:someone@example.com"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *r = redact_text(cases[i].in);
@@ -194,6 +209,100 @@ static void test_utf8_valid(void **state)
     assert_int_equal(col, 3);
 }
 
+/* xorshift: the same passwords on every run, so a failure can be replayed */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* 8 to 40 characters of printable ASCII, now and then a UTF-8 letter. */
+static void gen_password(char *out, size_t cap)
+{
+    static const char *const utf8[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x94\x91", "\xd0\x96"};
+    size_t n = 8 + rng() % 33, len = 0;
+    for (size_t i = 0; i < n && len + 5 < cap; i++) {
+        if (rng() % 12 == 0) {
+            const char *u = utf8[rng() % 4];
+            memcpy(out + len, u, strlen(u));
+            len += strlen(u);
+        } else {
+            out[len++] = (char)(0x21 + rng() % 94);
+        }
+    }
+    out[len] = '\0';
+}
+
+/* Does text hold the secret, or any REDACT_PIECE-byte piece of it? */
+static bool leaks(const char *text, const char *secret)
+{
+    size_t n = strlen(secret);
+    for (size_t i = 0; i + REDACT_PIECE <= n; i++)
+        if (memmem(text, strlen(text), secret + i, REDACT_PIECE))
+            return true;
+    return n < REDACT_PIECE && strstr(text, secret);
+}
+
+/*
+ * The property: a password registered from the config (as a URL's, a
+ * secret's, POSTGRES_PASSWORD's) never survives redaction, whole or in a
+ * 6-byte piece, in any of the forms output gives it: plain, in a URL as
+ * typed or percent-encoded, JSON-escaped, quoted in pieces by a client
+ * that split the URL at a reserved character.
+ */
+static void test_redactor_property(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 2000; round++) {
+        char pw[256];
+        gen_password(pw, sizeof pw);
+        struct redactor r = REDACTOR_INIT;
+        char *url = xasprintf("postgresql://app:%s@db.internal:5432/app", pw);
+        if (round % 3 == 0)
+            redactor_add_from_value(&r, url);
+        else
+            redactor_add(&r, pw);
+        json_t *js = json_string(pw);
+        char *json = js ? json_dumps(js, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : xstrdup("");
+        json_decref(js);
+        struct strbuf enc = STRBUF_INIT;
+        for (const unsigned char *p = (const unsigned char *)pw; *p; p++)
+            strbuf_addf(&enc, isalnum(*p) ? "%c" : "%%%02X", *p);
+        const char *half = pw + strlen(pw) / 3;
+        char *text = xasprintf("error: cannot connect to '%s': bad\n{\"value\": %s}\n"
+                               "SECRET_KEY=%s POSTGRES_PASSWORD %s\nencoded %s\n"
+                               "could not translate host name \"%s@db\"\n",
+                               url, json, pw, pw, enc.buf, half);
+        size_t outlen;
+        char *out = redactor_apply(&r, text, strlen(text), &outlen);
+        if (leaks(out, pw) || (strlen(half) >= REDACT_PIECE && leaks(out, half)))
+            fail_msg("round %d leaks the password '%s' in:\n%s", round, pw, out);
+        free(out);
+        free(text);
+        strbuf_release(&enc);
+        free(json);
+        free(url);
+        redactor_release(&r);
+    }
+}
+
+/* Ordinary output stays as it is: only what was registered is hidden. */
+static void test_redactor_leaves_the_rest(void **state)
+{
+    (void)state;
+    struct redactor r = REDACTOR_INIT;
+    redactor_add(&r, "short"); /* under REDACT_MIN_SECRET: not registered */
+    redactor_add(&r, "Zq8vN3xT1pL6wR9y");
+    const char *text = "the config contract holds (short, 9 variables) --tokens FILE\n";
+    char *out = redactor_apply(&r, text, strlen(text), NULL);
+    assert_string_equal(out, text);
+    free(out);
+    redactor_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_strbuf_grow_and_limit),
         cmocka_unit_test(test_strbuf_read_file),
         cmocka_unit_test(test_redact_text),
+        cmocka_unit_test(test_redactor_property),
+        cmocka_unit_test(test_redactor_leaves_the_rest),
         cmocka_unit_test(test_diag_format_and_sort),
         cmocka_unit_test(test_utf8_valid),
     };
