@@ -93,6 +93,129 @@ static char *url_scheme(const char *s)
     return scheme;
 }
 
+/* RFC 3986 user-info: unreserved, sub-delims, ':' and %HH; everything else must be encoded. */
+/* RFC 3986: characters no part of a URL may hold as they are. */
+static bool never_in_url(unsigned char c)
+{
+    return c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c);
+}
+
+static bool userinfo_char(const char *p)
+{
+    unsigned char c = (unsigned char)*p;
+    if (c == '%')
+        return isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]);
+    return c < 0x80 && (isalnum(c) || strchr("-._~!$&'()*+,;=:", c));
+}
+
+/*
+ * Where a URL's user-info ends (at its '@'), reading it as the user most
+ * likely meant it, or NULL when the URL has none. a is just past "://",
+ * auth_end where clients end the authority (the first '/', '?' or '#').
+ */
+static const char *userinfo_end(const char *a, const char *auth_end)
+{
+    const char *last = NULL, *last_in_auth = NULL;
+    for (const char *q = a; *q; q++)
+        if (*q == '@') {
+            last = q;
+            if (q < auth_end)
+                last_in_auth = q;
+        }
+    const char *ui_end = NULL;
+    if (!last)
+        return NULL;
+    /* an '@' past the authority is a query value's (?application_name=a@b) only after an '=' */
+    bool later = last >= auth_end, in_value = false;
+    const char *query = strchr(auth_end, '?');
+    const char *fragment = strchr(auth_end, '#');
+    if (query && fragment && fragment < query)
+        query = NULL; /* a '?' inside a fragment starts no query */
+    if (later && query && query < last) {
+        const char *param = query;
+        for (const char *q = query; q < last; q++)
+            if (*q == '&')
+                param = q;
+        in_value = memchr(param, '=', (size_t)(last - param)) != NULL;
+    }
+    if (last_in_auth && (!later || (in_value && last_in_auth + 1 < auth_end))) {
+        ui_end = last_in_auth; /* user-info, then a host: the ordinary case */
+    } else if (last_in_auth) {
+        ui_end = last; /* the password went on past a '/', '?' or '#' to the last '@' */
+    } else {
+        /* no '@' where clients look for one, but one further on: a user:password cut short
+         * at a '/', '?' or '#' (even user:84#...), unless there is no ':' at all ([::1] keeps
+         * its colons in brackets) */
+        const char *h = a;
+        if (*h == '[') {
+            const char *close = memchr(h, ']', (size_t)(auth_end - h));
+            h = close ? close + 1 : h;
+        }
+        const char *colon = memchr(h, ':', (size_t)(auth_end - h));
+        size_t after = colon ? (size_t)(auth_end - colon - 1) : 0;
+        bool port = after && strspn(colon + 1, "0123456789") == after;
+        /* host:port/db?x=a@b is a URL without credentials; user:not-a-port never is */
+        if (colon && !(port && in_value))
+            ui_end = last;
+    }
+    return ui_end;
+}
+
+/*
+ * A URL's user name and password must be percent-encoded. A password
+ * holding '/', '@', '?' or '#' as it is gets read by libpq (and every
+ * other client) only up to that character, and the rest of it becomes
+ * the host or port, and so part of the client's error messages. Returns
+ * what to encode ("'/' (write %2F), '@' (write %40)"), also for
+ * characters no part of a URL may carry, or NULL when the URL is well
+ * formed. Never the value itself.
+ *
+ * Some mistakes cannot be told from a valid URL: user:9/db?x=a@host
+ * reads as host 'user', port 9. The redactor still hides such a password
+ * wherever a client quotes it.
+ */
+static char *userinfo_problem(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return NULL;
+    const char *a = sep + 3, *auth_end = a + strcspn(a, "/?#");
+    const char *ui_end = userinfo_end(a, auth_end);
+    struct strbuf list = STRBUF_INIT;
+    bool seen[256] = {false};
+    /* the user-info (when there is one), and characters no part of a URL may carry */
+    for (const char *q = url; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        bool in_userinfo = ui_end && q >= a && q < ui_end;
+        if (in_userinfo ? userinfo_char(q) : !never_in_url(c)) {
+            if (in_userinfo && c == '%')
+                q += 2;
+            continue;
+        }
+        int key = c >= 0x80 ? 0x80 : c < 0x20 || c == 0x7f ? 0x01 : c;
+        if (seen[key])
+            continue;
+        seen[key] = true;
+        if (list.len)
+            strbuf_addstr(&list, ", ");
+        if (key == 0x80)
+            strbuf_addstr(&list, "non-ASCII characters (write their UTF-8 bytes as %XX)");
+        else if (key == 0x01)
+            strbuf_addstr(&list, "control characters (write them as %XX)");
+        else if (c == ' ')
+            strbuf_addstr(&list, "a space (write %20)");
+        else if (c == '%')
+            strbuf_addstr(&list, "'%' not followed by two hex digits (write %25)");
+        else
+            strbuf_addf(&list, "'%c' (write %%%02X)", c, c);
+    }
+    if (!list.len) {
+        strbuf_release(&list);
+        return NULL;
+    }
+    return strbuf_detach(&list, NULL);
+}
+
 static char *check_typed(const struct contract_var *v, enum contract_type type, const char *value,
                          const char *what)
 {
@@ -160,6 +283,12 @@ static char *check_typed(const struct contract_var *v, enum contract_type type, 
             free(base);
         }
         free(scheme);
+        char *encode = msg ? NULL : userinfo_problem(value);
+        if (encode)
+            msg = xasprintf("%s has a user name or password a URL cannot carry as it is; "
+                            "percent-encode %s",
+                            what, encode);
+        free(encode);
         break;
     }
     case CT_DURATION:

@@ -33,19 +33,6 @@ static bool is_example(const char *path)
            !strcmp(base, ".env.template");
 }
 
-/* The contract's variable for a name (canonical or alias), or NULL. */
-static const struct contract_var *var_for(const struct manifest *m, const char *name)
-{
-    for (size_t i = 0; i < m->nconfig; i++) {
-        if (!strcmp(m->config[i].name, name))
-            return &m->config[i];
-        for (size_t a = 0; a < m->config[i].naliases; a++)
-            if (!strcmp(m->config[i].aliases[a], name))
-                return &m->config[i];
-    }
-    return NULL;
-}
-
 static void scan_blob(const struct manifest *m, const char *path, const char *data, size_t len,
                       struct envleaks *out)
 {
@@ -56,7 +43,7 @@ static void scan_blob(const struct manifest *m, const char *path, const char *da
     bool example = is_example(path);
     for (size_t i = 0; i < d.n; i++) {
         const struct dotenv_entry *e = &d.items[i];
-        const struct contract_var *v = var_for(m, e->key);
+        const struct contract_var *v = manifest_var_find(m, e->key);
         bool secret = contract_is_secret(v, e->key);
         if (!secret || !e->nparts)
             continue;

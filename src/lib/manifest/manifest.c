@@ -492,6 +492,18 @@ const struct manifest_gate *manifest_gate_find(const struct manifest *m, const c
     return NULL;
 }
 
+const struct contract_var *manifest_var_find(const struct manifest *m, const char *name)
+{
+    for (size_t i = 0; m && i < m->nconfig; i++) {
+        if (!strcmp(m->config[i].name, name))
+            return &m->config[i];
+        for (size_t a = 0; a < m->config[i].naliases; a++)
+            if (!strcmp(m->config[i].aliases[a], name))
+                return &m->config[i];
+    }
+    return NULL;
+}
+
 bool manifest_var_required_in(const struct contract_var *v, const char *env)
 {
     if (v->required_always)

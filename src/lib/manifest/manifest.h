@@ -249,6 +249,8 @@ char *manifest_service_url(const struct manifest *m, const struct manifest_servi
 const struct manifest_gate *manifest_gate_find(const struct manifest *m, const char *name);
 /* Variables required in env (always-required ones included). */
 bool manifest_var_required_in(const struct contract_var *v, const char *env);
+/* The contract variable called name, by its canonical name or an alias; NULL when none. */
+const struct contract_var *manifest_var_find(const struct manifest *m, const char *name);
 
 const char *manifest_stage_letter(enum otap_stage s);
 const char *contract_type_name(enum contract_type t);

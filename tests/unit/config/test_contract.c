@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ctype.h>
+#include <stdbool.h>
 
 #include "config/contract.h"
 #include "db/hardlock.h"
@@ -314,6 +316,67 @@ static void test_contract_pg_urls(void **state)
     free(u);
 }
 
+/*
+ * The URL rule as a property, over 3,000 generated passwords:
+ *  - one holding a character no URL may carry (space, quotes, <>, \\, ^,
+ *    `, {, |, }) is always an error;
+ *  - one holding '@', '/', '?', '#', '[', ']' or a stray '%' is an error,
+ *    except where the URL reads as another valid URL (app:9/db?x=y@host is
+ *    host 'app', port 9): there the redactor is what protects it;
+ *  - one with neither passes, and so does any password percent-encoded;
+ *  - no message quotes the password, nor 6 bytes of it.
+ */
+static void test_contract_url_password_property(void **state)
+{
+    struct project *p = *state;
+    const struct contract_var *v = manifest_var_find(p->m, "DATABASE_URL");
+    assert_non_null(v);
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    int reserved_caught = 0, reserved_seen = 0;
+    for (int round = 0; round < 3000; round++) {
+        char pw[64];
+        size_t n = 8 + (x % 24);
+        bool illegal = false, reserved = false;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            pw[i] = (char)(0x20 + x % 95);
+        }
+        pw[n] = '\0';
+        for (size_t i = 0; i < n; i++) {
+            illegal |= strchr(" \"<>\\^`{|}", pw[i]) != NULL;
+            reserved |= strchr("@/?#[]", pw[i]) != NULL ||
+                        (pw[i] == '%' && !(isxdigit((unsigned char)pw[i + 1]) &&
+                                           isxdigit((unsigned char)pw[i + 2])));
+        }
+        char *url = xasprintf("postgresql://app:%s@db.internal:5432/app", pw);
+        char *msg = contract_check_value(v, url);
+        if (illegal && !msg)
+            fail_msg("round %d: '%s' in a URL passed the contract", round, pw);
+        if (!illegal && !reserved && msg)
+            fail_msg("round %d: '%s' is a fine password, yet: %s", round, pw, msg);
+        if (reserved && !illegal) {
+            reserved_seen++;
+            reserved_caught += msg != NULL;
+        }
+        for (size_t i = 0; msg && i + 6 <= n; i++)
+            if (memmem(msg, strlen(msg), pw + i, 6))
+                fail_msg("round %d: the message quotes the password: %s", round, msg);
+        free(msg);
+        free(url);
+        /* percent-encoded, as contract_build_pg_url writes it */
+        url = contract_build_pg_url("app", pw, "db.internal", "5432", "app");
+        msg = contract_check_value(v, url);
+        if (msg)
+            fail_msg("round %d: the encoded URL failed: %s", round, msg);
+        free(url);
+    }
+    /* the ambiguous readings are the exception, not the rule */
+    print_message("reserved characters caught in %d of %d URLs\n", reserved_caught, reserved_seen);
+    assert_true(reserved_caught * 10 >= reserved_seen * 9);
+}
+
 /* An unknown environment is an error that leaves nothing to release (ASan checks). */
 static void test_contract_unknown_environment(void **state)
 {
@@ -390,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_contract_child_env, setup, teardown),
         cmocka_unit_test(test_contract_pg_urls),
         cmocka_unit_test_setup_teardown(test_contract_unknown_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contract_url_password_property, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_is_secret, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_hardlock_reads_handed_environment, setup,
                                         teardown),
