@@ -99,9 +99,12 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
 int main(int argc, char **argv)
 {
     struct globals g = {0};
-    struct cli cli = {0};
+    struct cli cli = {.redact = REDACTOR_INIT};
     const char *bad = NULL;
     int rc;
+
+    /* before anything is printed: every line leaves through the redactor */
+    cli_streams_install(&cli);
 
     int n = take_globals(argc - 1, argv + 1, &g, &bad);
     cli.json = g.json;
@@ -136,10 +139,13 @@ out:
     diag_list_release(&cli.warnings);
     manifest_free(cli.m);
     /* a result that could not be written is a failure, not a success */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE)
-            fprintf(stderr, "error: cannot write the result to stdout: %s\n", strerror(errno));
-        return 5;
+    errno = 0;
+    bool unwritten = cli_streams_finish(&cli) < 0 || ferror(stdout);
+    int e = errno;
+    if (unwritten && e != EPIPE) {
+        fprintf(stderr, "error: cannot write the result to stdout: %s\n", strerror(e));
+        cli_streams_finish(&cli);
     }
-    return exit_status(rc);
+    redactor_release(&cli.redact);
+    return unwritten ? 5 : exit_status(rc);
 }

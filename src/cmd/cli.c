@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "base/err.h"
 #include "base/strbuf.h"
+#include "config/envredact.h"
 #include "base/suggest.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -594,6 +596,8 @@ int cli_load_manifest(struct cli *cli, bool required)
         rc = OTAP_EINVALID;
         diag_list_release(&dl);
     } else {
+        /* the project's secrets are known before anything about it is printed */
+        cli_arm_redaction(cli);
         if (!cli->quiet && !cli->json && !(cli->cmd->flags & CMD_OWNS_WARNINGS))
             cli_print_diags(cli, &dl, stderr);
         cli->warnings = dl;
@@ -601,4 +605,110 @@ int cli_load_manifest(struct cli *cli, bool required)
     free(cwd);
     free(path);
     return rc;
+}
+
+/* ---- redacting streams --------------------------------------------------- */
+
+extern char **environ;
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int emit(struct cli_stream *st, const char *p, size_t n)
+{
+    if (!st->structural && !st->r)
+        return write_all(st->fd, p, n);
+    size_t len = 0;
+    char *safe = redactor_apply(st->r, p, n, &len);
+    int rc = write_all(st->fd, safe, len);
+    explicit_bzero(safe, len);
+    free(safe);
+    return rc;
+}
+
+/* fopencookie's write: whole lines out, the rest kept for the next call */
+static ssize_t stream_write(void *cookie, const char *buf, size_t size)
+{
+    struct cli_stream *st = cookie;
+    strbuf_add(&st->pending, buf, size);
+    const char *nl = memrchr(st->pending.buf, '\n', st->pending.len);
+    /* a line that never ends (a progress bar) goes out after 64 KiB anyway */
+    size_t upto = nl                              ? (size_t)(nl - st->pending.buf) + 1
+                  : st->pending.len > (64u << 10) ? st->pending.len
+                                                  : 0;
+    if (upto) {
+        int rc = emit(st, st->pending.buf, upto);
+        size_t rest = st->pending.len - upto;
+        memmove(st->pending.buf, st->pending.buf + upto, rest);
+        explicit_bzero(st->pending.buf + rest, upto);
+        strbuf_setlen(&st->pending, rest);
+        if (rc < 0)
+            return -1;
+    }
+    return (ssize_t)size;
+}
+
+static int stream_close(void *cookie)
+{
+    struct cli_stream *st = cookie;
+    int rc = st->pending.len ? emit(st, st->pending.buf, st->pending.len) : 0;
+    strbuf_release(&st->pending);
+    return rc;
+}
+
+void cli_arm_redaction(struct cli *cli)
+{
+    envredact_arm(&cli->redact, cli->m, environ);
+}
+
+void cli_streams_install(struct cli *cli)
+{
+    cookie_io_functions_t io = {.write = stream_write, .close = stream_close};
+    struct cli_stream *st[2] = {&cli->out, &cli->err};
+    FILE **std[2] = {&stdout, &stderr};
+    cli_arm_redaction(cli);
+    for (int i = 0; i < 2; i++) {
+        st[i]->fd = i ? STDERR_FILENO : STDOUT_FILENO;
+        strbuf_init(&st[i]->pending, 0);
+        st[i]->r = &cli->redact;
+        st[i]->structural = true;
+        FILE *f = fopencookie(st[i], "w", io);
+        if (!f)
+            continue; /* out of memory: stdio as it was, still through cli_error's text */
+        setvbuf(f, NULL, _IOLBF, 0);
+        *std[i] = f;
+    }
+}
+
+int cli_streams_finish(struct cli *cli)
+{
+    int rc = 0;
+    fflush(stdout);
+    fflush(stderr);
+    struct cli_stream *st[2] = {&cli->out, &cli->err};
+    for (int i = 0; i < 2; i++) {
+        if (st[i]->pending.len && emit(st[i], st[i]->pending.buf, st[i]->pending.len) < 0)
+            rc = -1;
+        /* the memory too: what is written after this starts a new buffer */
+        strbuf_release(&st[i]->pending);
+    }
+    return rc;
+}
+
+void cli_reveal_stdout(struct cli *cli)
+{
+    fflush(stdout);
+    cli->out.r = NULL;
+    cli->out.structural = false;
 }

@@ -17,6 +17,8 @@
 
 #include "base/diag.h"
 #include "base/err.h"
+#include "base/redact.h"
+#include "base/strbuf.h"
 #include "manifest/manifest.h"
 
 enum cmd_flags {
@@ -77,8 +79,22 @@ struct cmd {
     int (*run)(struct cli *cli, const struct cli_args *a);
 };
 
+/*
+ * stdout or stderr as otap writes it: whole lines pass through the
+ * redactor on their way to the file descriptor, so a secret split over
+ * two writes is still one line to hide it in.
+ */
+struct cli_stream {
+    int fd;
+    struct strbuf pending; /* the unfinished line */
+    const struct redactor *r;
+    bool structural; /* false only for what 'env show --reveal' shows on a terminal */
+};
+
 struct cli {
     const char *manifest_path; /* --manifest, or NULL: search upwards */
+    struct redactor redact;    /* this project's secrets, armed before anything is printed */
+    struct cli_stream out, err;
     bool json;
     bool quiet;
     bool color;
@@ -158,6 +174,22 @@ int cli_store_open(struct cli *cli, struct store **out);
  * column first_col).
  */
 void cli_print_wrapped(FILE *out, int first_col, int indent, const char *text);
+
+/*
+ * Makes stdout and stderr redacting streams over their descriptors (the
+ * process environment's secrets armed first). cli_streams_finish() writes
+ * what is left of an unfinished line (at exit, before exec), frees the
+ * line buffers, and returns -1 when the descriptor failed.
+ */
+void cli_streams_install(struct cli *cli);
+int cli_streams_finish(struct cli *cli);
+/* Arms the redactor with the secrets of the process and of cli->m's dotenv files. */
+void cli_arm_redaction(struct cli *cli);
+/*
+ * 'env show --reveal' on a terminal: stdout shows values as they are.
+ * Everything else (stderr, JSON, a pipe) stays redacted.
+ */
+void cli_reveal_stdout(struct cli *cli);
 
 /* otap's own help: usage, global options, every command's summary. */
 void cli_print_main_help(FILE *out);

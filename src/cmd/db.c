@@ -142,6 +142,19 @@ static int target_env(struct cli *cli, const char *env, bool writes, struct targ
     t->url = cv && cv->value && *cv->value ? cv->value : NULL;
 
     size_t errors = diag_count(&t->ev.diags, DIAG_ERROR);
+    /* a malformed URL is never handed to a client, not even to read: it would connect
+     * somewhere else, and quote the password's pieces in its errors */
+    char *bad_url = t->url && cv->var ? contract_check_value(cv->var, t->url) : NULL;
+    if (bad_url && !(writes && errors)) {
+        /* invalid config, as an unsupported scheme always was (exit 3) */
+        if (!cli->json)
+            cli_print_diags(cli, &t->ev.diags, stderr);
+        int rc = cli_error(cli, OTAP_EINVALID, "the database URL of %s cannot be used: %s",
+                           t->env->name, bad_url);
+        free(bad_url);
+        return rc;
+    }
+    free(bad_url);
     if ((writes && errors) || !t->url) {
         if (!cli->json)
             cli_print_diags(cli, &t->ev.diags, stderr);

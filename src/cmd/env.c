@@ -154,6 +154,8 @@ static int verb_show(struct cli *cli, const struct cli_args *args)
     if (reveal && (cli->json || !isatty(STDOUT_FILENO)))
         return cli_usage_error(cli, "--reveal shows secrets only on a terminal, not in --json "
                                     "or a pipe");
+    if (reveal)
+        cli_reveal_stdout(cli);
     struct contract_eval ev;
     if (env_eval(cli, env, environ, &ev) < 0)
         return OTAP_EUSAGE;

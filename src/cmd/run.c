@@ -53,7 +53,7 @@ static int run(struct cli *cli, const struct cli_args *a)
     }
     char **envp = contract_child_env(&ev, environ);
     contract_eval_release(&ev);
-    fflush(NULL);
+    cli_streams_finish(cli);
     execvpe(cmd[0], cmd, envp);
     int e = errno;
     contract_child_env_free(envp);

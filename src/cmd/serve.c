@@ -223,7 +223,8 @@ static int run_server(struct cli *cli, const struct cli_args *args)
     metrics_gauge_add(metrics, "otap_http_connections_open", "Open client connections", NULL, 0);
     metrics_gauge_add(metrics, "otap_http_requests_in_flight", "Requests being served now", NULL,
                       0);
-    struct serve_app app = {m, cli_manifest_name(cli), env, &tokens, tpath, metrics, 0};
+    struct serve_app app = {m,           cli_manifest_name(cli), env, &tokens, tpath, metrics, 0,
+                            &cli->redact};
     app.ledger_verified = api_verify_ledger(&app);
     metrics_add_collector(metrics, api_collect_metrics, &app);
 
@@ -250,6 +251,7 @@ static int run_server(struct cli *cli, const struct cli_args *args)
         .tokens = &tokens,
         .metrics = metrics,
         .log = stderr,
+        .redact = &cli->redact,
     };
     struct http_server *srv = NULL;
     rc = http_server_start(&srv, &so, &err);

@@ -19,7 +19,8 @@ struct serve_app {
     const struct tokens *tokens;
     const char *tokens_path;
     struct metrics *metrics;
-    int ledger_verified; /* at start-up: 1 verified, 0 broken, -1 could not be read */
+    int ledger_verified;           /* at start-up: 1 verified, 0 broken, -1 could not be read */
+    const struct redactor *redact; /* the project's secrets: answers and the ledger pass it */
 };
 
 /* Each request opens its own store connection: handlers run on many threads. */

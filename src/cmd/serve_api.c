@@ -36,6 +36,7 @@ static struct store *open_store(const struct http_request *rq, struct http_respo
         otap_err_release(&err);
         return NULL;
     }
+    store_set_redactor(s, app->redact);
     return s;
 }
 

@@ -46,6 +46,7 @@ int cli_store_open(struct cli *cli, struct store **out)
         otap_err_release(&err);
         return rc;
     }
+    store_set_redactor(*out, &cli->redact);
     char *actor = actor_name();
     size_t n = 0;
     rc = deploy_recover(*out, actor, &n, &err);

@@ -161,8 +161,38 @@ static char *describe_status(int status)
     return xstrdup("stopped");
 }
 
+/*
+ * Hands every complete line of what the deploy command wrote to the log
+ * callback (and with it to otap's redacting output), keeping the rest.
+ * At the end (flush), the unfinished line goes too.
+ */
+static void relay(const struct driver_request *rq, int fd, struct strbuf *pending, bool flush)
+{
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        strbuf_add(pending, buf, (size_t)n);
+    char *start = pending->buf, *nl;
+    while ((nl = memchr(start, '\n', pending->len - (size_t)(start - pending->buf)))) {
+        *nl = '\0';
+        logf_(rq, "| %s", start);
+        start = nl + 1;
+    }
+    size_t rest = pending->len - (size_t)(start - pending->buf);
+    if (flush && rest) {
+        logf_(rq, "| %.*s", (int)rest, start);
+        rest = 0;
+    }
+    memmove(pending->buf, start, rest);
+    strbuf_setlen(pending, rest);
+}
+
 static int deploy_run(const struct driver_request *rq, struct otap_err *err)
 {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return otap_err_set(err, OTAP_EEXTERNAL, "cannot start the deploy command: %s",
+                            strerror(errno));
     char **envp = child_env(rq, 0);
     long timeout_ms = rq->env->deploy.timeout_s * 1000;
     logf_(rq, "running the deploy command of %s (timeout %lds)", rq->env->name,
@@ -170,6 +200,8 @@ static int deploy_run(const struct driver_request *rq, struct otap_err *err)
     pid_t pid = fork();
     if (pid < 0) {
         free_env(envp);
+        close(out[0]);
+        close(out[1]);
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot start the deploy command: %s",
                             strerror(errno));
     }
@@ -179,7 +211,9 @@ static int deploy_run(const struct driver_request *rq, struct otap_err *err)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         setpgid(0, 0);
-        dup2(STDERR_FILENO, STDOUT_FILENO);
+        /* its output reaches the user through otap, and so through the redactor */
+        dup2(out[1], STDOUT_FILENO);
+        dup2(out[1], STDERR_FILENO);
         closefrom(3);
         if (rq->m->dir && chdir(rq->m->dir) < 0)
             _exit(126);
@@ -187,31 +221,43 @@ static int deploy_run(const struct driver_request *rq, struct otap_err *err)
         _exit(127);
     }
     free_env(envp);
+    close(out[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    struct strbuf pending = STRBUF_INIT;
     long long deadline = monotime_ms() + timeout_ms;
     int status = 0;
+    int rc = 0;
     for (;;) {
+        relay(rq, out[0], &pending, false);
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             break;
-        if (r < 0 && errno != EINTR)
-            return otap_err_set(err, OTAP_EEXTERNAL, "lost the deploy command: %s",
-                                strerror(errno));
+        if (r < 0 && errno != EINTR) {
+            rc = otap_err_set(err, OTAP_EEXTERNAL, "lost the deploy command: %s", strerror(errno));
+            break;
+        }
         if (monotime_ms() >= deadline) {
             kill(-pid, SIGTERM);
             for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
                 nap_ms(100);
             kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);
-            return otap_err_set(err, OTAP_EEXTERNAL,
-                                "the deploy command of %s timed out after %lds and was stopped",
-                                rq->env->name, rq->env->deploy.timeout_s);
+            rc = otap_err_set(err, OTAP_EEXTERNAL,
+                              "the deploy command of %s timed out after %lds and was stopped",
+                              rq->env->name, rq->env->deploy.timeout_s);
+            break;
         }
         nap_ms(50);
     }
+    relay(rq, out[0], &pending, true);
+    close(out[0]);
+    strbuf_release(&pending);
+    if (rc < 0)
+        return rc;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     char *how = describe_status(status);
-    int rc = otap_err_set(err, OTAP_EEXTERNAL, "the deploy command of %s %s", rq->env->name, how);
+    rc = otap_err_set(err, OTAP_EEXTERNAL, "the deploy command of %s %s", rq->env->name, how);
     free(how);
     return rc;
 }

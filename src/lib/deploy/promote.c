@@ -256,6 +256,15 @@ static int check_database(struct run *r, struct otap_err *unused)
                m->database.url_var, r->env->name);
         return 0;
     }
+    /* a malformed URL is not handed to a client: it would connect elsewhere and quote
+     * pieces of the password in its errors */
+    const struct contract_value *cv = contract_value_of(&r->ev, m->database.url_var);
+    char *bad = cv && cv->var ? contract_check_value(cv->var, r->db_url) : NULL;
+    if (bad) {
+        refuse(r, "cannot check the database marker of %s: %s", r->env->name, bad);
+        free(bad);
+        return 0;
+    }
     struct otap_err err = OTAP_ERR_INIT;
     struct db *db = NULL;
     if (open_database(r, &db, DB_READ, &err) < 0) {

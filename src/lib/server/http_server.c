@@ -200,8 +200,8 @@ static void new_request_id(char out[72])
     out[16] = '\0';
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, struct req_state *st,
-                               struct http_response *rs)
+static enum MHD_Result respond(const struct http_server *s, struct MHD_Connection *c,
+                               struct req_state *st, struct http_response *rs)
 {
     char *body;
     size_t len;
@@ -216,6 +216,13 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct req_state *st,
         len = strlen(body);
         type = rs->content_type ? rs->content_type : "text/plain; charset=utf-8";
     }
+    /* what the API says passes the same redaction as what the CLI prints */
+    size_t safe_len = 0;
+    char *safe = redactor_apply(s->o.redact, body, len, &safe_len);
+    explicit_bzero(body, len);
+    free(body);
+    body = safe;
+    len = safe_len;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "X-Request-Id", st->request_id);
@@ -284,7 +291,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
             http_error(&rs, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
         else
             http_error(&rs, 404, "not_found", "no such endpoint: %s", url);
-        return respond(c, st, &rs);
+        return respond(s, c, st, &rs);
     }
     st->route = route->pattern;
     if (st->too_large) {
@@ -293,7 +300,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
             free(rq.param_values[k]);
         }
         http_error(&rs, 413, "too_large", "the body is larger than %zu bytes", s->o.max_body);
-        return respond(c, st, &rs);
+        return respond(s, c, st, &rs);
     }
 
     bool bad_token;
@@ -328,7 +335,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         free(rq.param_names[k]);
         free(rq.param_values[k]);
     }
-    return respond(c, st, &rs);
+    return respond(s, c, st, &rs);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

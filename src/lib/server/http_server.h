@@ -21,6 +21,8 @@
 #define OTAP_HTTP_SERVER_H
 
 #include <jansson.h>
+
+#include "base/redact.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -78,6 +80,8 @@ struct http_server_opts {
     const struct tokens *tokens;
     struct metrics *metrics;
     FILE *log; /* access log, one JSON line per request; NULL: none */
+    /* every answer's body passes through it (NULL: the generic rules only) */
+    const struct redactor *redact;
 };
 
 struct http_server;

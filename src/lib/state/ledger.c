@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "state/ledger.h"
+#include "base/redact.h"
+#include "state/store_impl.h"
 #include "base/num.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -82,10 +84,19 @@ int ledger_append(struct store *s, const char *actor, const char *action, const 
 {
     if (!details)
         details = json_object();
-    char *text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+    char *raw = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(details);
+    /* an entry is forever: what it records passes the redactor first (a failure's reason
+     * may quote a driver, a probe or a database) */
+    char *text = redactor_apply(store_redactor(s), raw, strlen(raw), NULL);
+    explicit_bzero(raw, strlen(raw));
+    free(raw);
+    char *safe_subject =
+        subject ? redactor_apply(store_redactor(s), subject, strlen(subject), NULL) : NULL;
+    subject = safe_subject;
     if (!store_in_transaction(s)) {
         free(text);
+        free(safe_subject);
         return otap_err_set(err, OTAP_EREFUSED, "a ledger entry is only written with its change");
     }
     long long head = 0;
@@ -93,6 +104,7 @@ int ledger_append(struct store *s, const char *actor, const char *action, const 
     int rc = ledger_head(s, &head, prev, err);
     if (rc < 0) {
         free(text);
+        free(safe_subject);
         return rc;
     }
     char at[32];
@@ -123,6 +135,7 @@ int ledger_append(struct store *s, const char *actor, const char *action, const 
                         "'ledger_head_hash')",
                         q, 2, NULL, err);
     free(text);
+    free(safe_subject);
     if (rc == 0 && seq_out)
         *seq_out = e.seq;
     return rc;

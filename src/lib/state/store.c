@@ -297,6 +297,16 @@ int store_open(struct store **out, const char *root, struct otap_err *err)
     return rc;
 }
 
+void store_set_redactor(struct store *s, const struct redactor *r)
+{
+    s->redact = r;
+}
+
+const struct redactor *store_redactor(const struct store *s)
+{
+    return s->redact;
+}
+
 void store_close(struct store *s)
 {
     if (!s)

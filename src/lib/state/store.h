@@ -49,6 +49,14 @@ int store_open(struct store **out, const char *root, struct otap_err *err);
 int store_open_url(struct store **out, const char *url, const char *root, struct otap_err *err);
 void store_close(struct store *s);
 
+struct redactor;
+/*
+ * The project's secrets, so that the ledger never records one: every
+ * entry's subject and details pass through it (the generic rules apply
+ * without). r must outlive the store.
+ */
+void store_set_redactor(struct store *s, const struct redactor *r);
+
 enum store_kind store_kind_of(const struct store *s);
 /* The store as messages name it, password redacted. */
 const char *store_describe(const struct store *s);

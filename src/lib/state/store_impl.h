@@ -24,7 +24,11 @@ struct store {
     char *desc; /* redacted */
     char *path; /* SQLite */
     bool in_tx;
+    const struct redactor *redact; /* what the ledger passes its text through, or NULL */
 };
+
+/* The redactor the ledger uses, or NULL. */
+const struct redactor *store_redactor(const struct store *s);
 
 int store_sqlite_open(struct store *s, struct otap_err *err);
 int store_pg_open(struct store *s, struct otap_err *err);
