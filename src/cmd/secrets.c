@@ -102,7 +102,10 @@ static int parse_scan_opts(struct cli *cli, const struct cli_args *args, struct 
     }
     o->paths = args->argv + 1;
     o->npaths = (size_t)(args->argc - 1);
-    int targets = o->git + o->staged + o->use_stdin + (o->npaths > 0);
+    /* --git takes the repository as its one operand; a tree scan takes paths */
+    if (o->git && o->npaths > 1)
+        return cli_usage_error(cli, "--git scans one repository: --git [REPO]");
+    int targets = o->git + o->staged + o->use_stdin + (o->npaths > 0 && !o->git);
     if (targets > 1)
         return cli_usage_error(cli,
                                "scan one target at a time: PATH..., --git, --staged or --stdin");
@@ -129,7 +132,7 @@ static int do_scan(struct cli *cli, const struct scan_opts *o, const struct secr
     long long t0 = monotime_ns();
     int rc;
     if (o->git)
-        rc = secrets_scan_git(run, ".", o->since, &err);
+        rc = secrets_scan_git(run, o->npaths ? o->paths[0] : ".", o->since, &err);
     else if (o->staged)
         rc = secrets_scan_staged(run, ".", &err);
     else if (o->use_stdin)
@@ -178,6 +181,8 @@ static json_t *finding_json(const struct secrets_run *run, const struct secret_f
         json_object_set_new(j, "commit",
                             json_pack("{s:s, s:s, s:s, s:s}", "id", c->id, "author", author,
                                       "email", email, "date", date));
+        /* the blobs of later commits that still carry it: reported here, once */
+        json_object_set_new(j, "occurrences", json_integer((json_int_t)f->occurrences));
         free(date);
         free(author);
         free(email);
@@ -256,11 +261,13 @@ static void render_scan(struct cli *cli, json_t *doc, FILE *out)
                 json_string_value(json_object_get(f, "description")));
         fprintf(out, "      %s\n", json_string_value(json_object_get(f, "excerpt")));
         json_t *c = json_object_get(f, "commit");
+        long long copies = json_integer_value(json_object_get(f, "occurrences"));
         if (c)
-            fprintf(out, "      introduced in %.12s by %s on %.10s\n",
+            fprintf(out, "      introduced in %.12s by %s on %.10s%s\n",
                     json_string_value(json_object_get(c, "id")),
                     json_string_value(json_object_get(c, "author")),
-                    json_string_value(json_object_get(c, "date")));
+                    json_string_value(json_object_get(c, "date")),
+                    copies > 1 ? "; later commits still carry it" : "");
         fprintf(out, "      fingerprint %s\n",
                 json_string_value(json_object_get(f, "fingerprint")));
     }
@@ -608,7 +615,7 @@ static const struct cmd verbs[] = {
         .name = "scan",
         .summary = "report the credentials in a tree, the history, the index or stdin",
         .synopsis = "[PATH...] [--no-ignore] [--max-size BYTES] [--threads N]\n"
-                    "--git [--since REV]\n"
+                    "--git [--since REV] [REPO]\n"
                     "--staged\n"
                     "--stdin [--stdin-name NAME]\n"
                     " [--baseline FILE | --no-baseline] [--sarif] [--json]",
@@ -652,7 +659,8 @@ const struct cmd cmd_secrets = {
     .summary = "find credentials in files, git history or staged changes",
     .about = "scan reads a working tree (default: .; .gitignore is honoured inside a git\n"
              "repository unless --no-ignore), the whole git history (--git: every blob\n"
-             "once, reported with the commit that introduced it), what is staged\n"
+             "once; each secret reported once, at the commit that introduced it, with\n"
+             "the count of blobs that carry it), what is staged\n"
              "(--staged), or standard input. Binary files and files over --max-size are\n"
              "skipped and counted.\n"
              "\n"

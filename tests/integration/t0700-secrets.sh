@@ -102,6 +102,45 @@ expect_eq deploy.cfg "$(json '[.findings[].file] | join(",")')" \
 run secrets scan --git --since no-such-rev
 expect_eq 2 "$rc" "--since with an unknown revision"
 
+# ---- one secret carried through ten commits: reported once, where it came in -----------
+carry="$work/carry"
+git init -q -b main "$carry"
+(
+  cd "$carry"
+  git config user.email bob@example.invalid
+  git config user.name "Bob Example"
+  git config commit.gpgsign false
+  printf 'STRIPE_KEY = "%s"\nretries = 0\n' "$stripe" >billing.py
+  git add billing.py
+  git commit -qm "billing"
+  for i in $(seq 1 10); do # each edit makes a new blob that still holds the key
+    printf 'STRIPE_KEY = "%s"\nretries = %d\n' "$stripe" "$i" >billing.py
+    mkdir -p "copy$i" && cp billing.py "copy$i/billing.py"
+    git add -A && git commit -qm "retry $i"
+  done
+)
+first_commit=$(git -C "$carry" rev-list --max-parents=0 HEAD)
+cd "$work"
+run secrets scan --git "$carry" --json # the repository as an operand, from elsewhere
+expect_eq 1 "$rc" "--git REPO exit"
+expect_eq 1 "$(json '.findings | length')" "one secret through ten commits and ten copies: one finding"
+expect_eq "billing.py:1:$first_commit" \
+  "$(json '.findings[0] | "\(.file):\(.line):\(.commit.id)"')" "reported where it came in"
+# eleven versions of billing.py; each copy is the very blob of its commit, read once
+expect_eq 11 "$(json '.findings[0].occurrences')" "the blobs that carry it, counted"
+run secrets scan --git "$carry" "$repo"
+expect_eq 2 "$rc" "--git takes one repository"
+# a fingerprint is the same wherever the scan runs from
+cd "$carry"
+run secrets scan --json billing.py
+top=$(json '.findings[0].fingerprint')
+cd copy3
+run secrets scan --json ../billing.py
+expect_eq "$top" "$(json '.findings[0].fingerprint')" "fingerprint from a subdirectory"
+run secrets scan --git --json
+expect_eq "$top" "$(json '.findings[0].fingerprint')" "fingerprint of --git and a tree scan"
+cd "$repo"
+
 # ---- working tree --------------------------------------------------------------
 printf 'secrets.local\n' >.gitignore
 printf 'GITLAB_TOKEN=%s\n' "$glpat" >secrets.local

@@ -763,6 +763,19 @@ static void fingerprint(const char *id, const char *path, const char *s, size_t 
     out[32] = '\0';
 }
 
+static void secret_key(const char *id, const char *s, size_t len, char out[33])
+{
+    struct sha256 h;
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_init(&h);
+    sha256_update(&h, "otap-secret-value/1", 20);
+    sha256_update(&h, id, strlen(id) + 1);
+    sha256_update(&h, s, len);
+    sha256_final_hex(&h, hex);
+    memcpy(out, hex, 32);
+    out[32] = '\0';
+}
+
 static int by_start(const void *a, const void *b)
 {
     const struct secret_finding *x = a, *y = b;
@@ -818,6 +831,8 @@ int secrets_scan_buffer(struct secrets_worker *w, const char *path, size_t sourc
         f.end_col = (int)(f.end - 1 - ls2) + 1;
         f.excerpt = excerpt(p, buf, ls, le, f.sstart);
         fingerprint(r->id, path, buf + f.sstart, f.send - f.sstart, f.fingerprint);
+        secret_key(r->id, buf + f.sstart, f.send - f.sstart, f.secret_key);
+        f.occurrences = 1;
         f.source = source;
         *XPUSH(&out->items, &out->n, &out->alloc) = f;
     }

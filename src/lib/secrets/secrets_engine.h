@@ -76,9 +76,11 @@ struct secret_finding {
     int line, col;         /* 1-based, of the match's start (col in bytes) */
     int end_line, end_col; /* of its last byte */
     double entropy;
-    char *excerpt; /* the line, secrets masked, valid UTF-8 */
-    char fingerprint[33];
-    size_t source; /* the caller's: which file or blob */
+    char *excerpt;        /* the line, secrets masked, valid UTF-8 */
+    char fingerprint[33]; /* rule, path and secret: what a baseline accepts */
+    char secret_key[33];  /* rule and secret alone: the same secret wherever it stands */
+    size_t occurrences;   /* git history: how many blobs carry it (1 elsewhere) */
+    size_t source;        /* the caller's: which file or blob */
 };
 
 struct secret_findings {
@@ -106,7 +108,9 @@ void secrets_worker_release(struct secrets_worker *w);
 
 /*
  * Scans buf, the content of path (used in fingerprints and by nothing
- * else), appending findings tagged with source to out. Returns 0, or
+ * else: give the path relative to the repository, so that a fingerprint
+ * is the same wherever the scan runs from), appending findings tagged
+ * with source to out. Returns 0, or
  * OTAP_EEXTERNAL when Vectorscan fails.
  */
 int secrets_scan_buffer(struct secrets_worker *w, const char *path, size_t source, const char *buf,

@@ -28,7 +28,7 @@
 static size_t add_source(struct secrets_run *run, char *path, int commit)
 {
     *XPUSH(&run->sources, &run->nsources, &run->sources_alloc) =
-        (struct secrets_source){path, commit};
+        (struct secrets_source){path, NULL, commit};
     return run->nsources - 1;
 }
 
@@ -94,7 +94,8 @@ static void scan_one(struct worker *w, const struct job *j, const char *buf, siz
         return;
     }
     w->scanned++;
-    if (secrets_scan_buffer(&w->sw, src->path, j->source, buf, len, &w->found, &w->counts) < 0)
+    const char *key = src->key_path ? src->key_path : src->path;
+    if (secrets_scan_buffer(&w->sw, key, j->source, buf, len, &w->found, &w->counts) < 0)
         worker_error(w, src->path, "the scanner failed", "");
 }
 
@@ -275,7 +276,8 @@ static bool ignored(struct walk *wk, const char *rel, bool dir)
     return ign == 1;
 }
 
-static void add_file(struct walk *wk, char *path)
+/* path as shown; grel relative to the repository, or NULL outside one */
+static void add_file(struct walk *wk, char *path, const char *grel)
 {
     struct secrets_run *run = wk->run;
     if (secrets_path_allowed(run->engine, path)) {
@@ -284,6 +286,7 @@ static void add_file(struct walk *wk, char *path)
         return;
     }
     size_t s = add_source(run, path, -1);
+    run->sources[s].key_path = grel ? xstrdup(grel) : NULL;
     *XPUSH(&wk->jobs, &wk->njobs, &wk->jobs_alloc) = (struct job){.source = s};
 }
 
@@ -302,7 +305,7 @@ static int walk_visit(void *ctx, const char *path, const char *rel, const struct
     if (S_ISDIR(st->st_mode))
         rc = ignored(wk, grel, true) ? FILEIO_WALK_PRUNE : 0;
     else if (S_ISREG(st->st_mode) && !ignored(wk, grel, false))
-        add_file(wk, xstrdup(path));
+        add_file(wk, xstrdup(path), grel);
     /* symlinks, devices, sockets: not followed, not read */
     free(grel);
     return rc;
@@ -362,7 +365,7 @@ int secrets_scan_paths(struct secrets_run *run, char *const *paths, size_t n, st
             struct fileio_walk fw = {.visit = walk_visit, .error = walk_error, .ctx = &wk};
             fileio_walk(shown, &fw, err); /* problems are the run's errors, never fatal */
         } else if (S_ISREG(st.st_mode) && !ignored(&wk, rel, false))
-            add_file(&wk, xstrdup(shown));
+            add_file(&wk, xstrdup(shown), rel);
         free(rel);
     }
     git_repository_free(wk.repo);
@@ -512,6 +515,58 @@ static int open_repo(git_repository **repo, const char *dir, struct otap_err *er
     return 0;
 }
 
+/* The oldest first: commits are recorded in the walk's order, oldest first. */
+static int by_secret_then_age(const void *a, const void *b, void *ctx)
+{
+    const struct secrets_run *run = ctx;
+    const struct secret_finding *x = &run->findings.items[*(const size_t *)a];
+    const struct secret_finding *y = &run->findings.items[*(const size_t *)b];
+    int c = strcmp(x->secret_key, y->secret_key);
+    if (c)
+        return c;
+    int cx = run->sources[x->source].commit, cy = run->sources[y->source].commit;
+    if (cx != cy)
+        return cx < cy ? -1 : 1;
+    c = strcmp(run->sources[x->source].path, run->sources[y->source].path);
+    return c ? c : x->line - y->line;
+}
+
+/*
+ * Every blob that still carries a secret is a finding of its own; a
+ * history holds one secret in as many blobs as its file had edits. Keeps
+ * each secret once, where it first appeared, counting the rest.
+ */
+static void once_per_secret(struct secrets_run *run)
+{
+    size_t n = run->findings.n;
+    if (n < 2)
+        return;
+    size_t *order = xmalloc(n * sizeof(size_t));
+    bool *drop = xcalloc(n, sizeof(bool));
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, n, sizeof(size_t), by_secret_then_age, run);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        struct secret_finding *first = &run->findings.items[order[i]];
+        while (j < n && !strcmp(run->findings.items[order[j]].secret_key, first->secret_key))
+            drop[order[j++]] = true;
+        first->occurrences = j - i;
+        i = j;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (drop[i]) {
+            free(run->findings.items[i].excerpt);
+            continue;
+        }
+        run->findings.items[k++] = run->findings.items[i];
+    }
+    run->findings.n = k;
+    free(drop);
+    free(order);
+}
+
 int secrets_scan_git(struct secrets_run *run, const char *dir, const char *since,
                      struct otap_err *err)
 {
@@ -581,6 +636,8 @@ int secrets_scan_git(struct secrets_run *run, const char *dir, const char *since
     }
     const char *gitdir = git_repository_path(h.repo);
     rc = run_pool(run, h.jobs, h.njobs, gitdir, err);
+    if (rc == 0)
+        once_per_secret(run);
 out:
     git_revwalk_free(walk);
     git_repository_free(h.repo);
@@ -690,8 +747,10 @@ int secrets_scan_fd(struct secrets_run *run, int fd, const char *name, struct ot
 
 void secrets_run_release(struct secrets_run *run)
 {
-    for (size_t i = 0; i < run->nsources; i++)
+    for (size_t i = 0; i < run->nsources; i++) {
         free(run->sources[i].path);
+        free(run->sources[i].key_path);
+    }
     free(run->sources);
     for (size_t i = 0; i < run->ncommits; i++) {
         free(run->commits[i].author);

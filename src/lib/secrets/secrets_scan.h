@@ -29,8 +29,9 @@ struct secrets_commit {
 };
 
 struct secrets_source {
-    char *path;
-    int commit; /* index into commits, or -1 */
+    char *path;     /* as shown */
+    char *key_path; /* relative to the repository, for fingerprints; NULL: path */
+    int commit;     /* index into commits, or -1 */
 };
 
 struct secrets_run {
@@ -51,7 +52,12 @@ struct secrets_run {
 };
 
 int secrets_scan_paths(struct secrets_run *run, char *const *paths, size_t n, struct otap_err *err);
-/* since: a revision whose history is taken as already scanned, or NULL */
+/*
+ * Every blob of every commit reachable from a ref, once. A secret is
+ * reported once, at the oldest commit that holds it (path and line
+ * there), with occurrences counting the blobs that carry it. since: a
+ * revision whose history is taken as already scanned, or NULL.
+ */
 int secrets_scan_git(struct secrets_run *run, const char *dir, const char *since,
                      struct otap_err *err);
 int secrets_scan_staged(struct secrets_run *run, const char *dir, struct otap_err *err);
