@@ -103,16 +103,21 @@ static char *redact(const char *s, bool words)
                 /* in a query string (?password=x&sslmode=...), the value ends at '&' */
                 bool query = start > s && (start[-1] == '?' || start[-1] == '&');
                 strbuf_addch(&out, *p++);
-                const char quote = (*p == '"' || *p == '\'') ? *p : 0;
+                char quote = (*p == '"' || *p == '\'') ? *p : 0;
+                /* a quoted value closes on its line; a lone quote is the end of a JSON string */
+                if (quote && p[1 + strcspn(p + 1, quote == '"' ? "\"\n" : "'\n")] != quote)
+                    quote = 0;
                 if (quote)
                     strbuf_addch(&out, *p++);
+                const char *v = p;
                 /* unquoted, the value also ends at a quote: it may stand inside a JSON string */
                 while (*p &&
                        (quote ? *p != quote
                               : !isspace((unsigned char)*p) && *p != '"' && *p != '\'') &&
                        !(query && !quote && *p == '&'))
                     p++;
-                strbuf_addstr(&out, REDACTED);
+                if (p > v) /* NAME= with no value hides nothing */
+                    strbuf_addstr(&out, REDACTED);
             } else if (secret && start[0] == '-' && *p == ' ') {
                 /* --password VALUE */
                 hide_next_word = true;

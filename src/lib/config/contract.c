@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "base/entropy.h"
+#include "base/placeholder.h"
 #include "base/num.h"
 #include "base/redact.h"
 #include "base/strbuf.h"
@@ -34,30 +35,7 @@ double contract_secret_bits(const char *s)
 
 bool contract_is_placeholder(const char *s)
 {
-    static const char *const contains[] = {"changeme",    "change-me",   "change_me",  "changethis",
-                                           "change-this", "placeholder", "replace-me", "replace_me",
-                                           "replaceme",   "your-",       "your_",      "xxx",
-                                           "todo",        "fixme",       "dummy",      "example",
-                                           "sample",      "insert-",     "insert_",    NULL};
-    static const char *const whole[] = {"secret",   "password", "passwd", "pass",    "test",
-                                        "default",  "admin",    "root",   "token",   "key",
-                                        "12345678", "123456",   "qwerty", "letmein", NULL};
-    size_t n = strlen(s);
-    if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
-        return true;
-    if (n >= 3 && s[0] == '$' && s[1] == '{')
-        return true;
-    for (int i = 0; whole[i]; i++)
-        if (!strcasecmp(s, whole[i]))
-            return true;
-    for (int i = 0; contains[i]; i++)
-        if (strcasestr(s, contains[i]))
-            return true;
-    /* one character repeated, like "aaaaaaaa" or "********" */
-    bool same = n > 0;
-    for (size_t i = 1; i < n && same; i++)
-        same = s[i] == s[0];
-    return same;
+    return placeholder_value(s, strlen(s));
 }
 
 static bool parse_bool(const char *s)

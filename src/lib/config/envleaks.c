@@ -25,14 +25,6 @@ bool envleaks_is_dotenv_name(const char *path)
            (n > 4 && !strcmp(base + n - 4, ".env"));
 }
 
-static bool is_example(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    return !strcmp(base, ".env.example") || !strcmp(base, ".env.sample") ||
-           !strcmp(base, ".env.template");
-}
-
 static void scan_blob(const struct manifest *m, const char *path, const char *data, size_t len,
                       struct envleaks *out)
 {
@@ -40,7 +32,6 @@ static void scan_blob(const struct manifest *m, const char *path, const char *da
     diag_list_init(&dl, path);
     struct dotenv d;
     dotenv_parse(&d, data, len, path, &dl);
-    bool example = is_example(path);
     for (size_t i = 0; i < d.n; i++) {
         const struct dotenv_entry *e = &d.items[i];
         const struct contract_var *v = manifest_var_find(m, e->key);
@@ -55,7 +46,8 @@ static void scan_blob(const struct manifest *m, const char *path, const char *da
                 literal |= e->parts[p].text[0] != '\0';
                 strbuf_addstr(&text, e->parts[p].text);
             }
-        bool leak = literal && !(example && contract_is_placeholder(text.buf));
+        /* a placeholder (changethis) is no leak, in an example file or any other */
+        bool leak = literal && !contract_is_placeholder(text.buf);
         explicit_bzero(text.buf, text.len);
         strbuf_release(&text);
         if (!leak)

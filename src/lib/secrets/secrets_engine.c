@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "base/monotime.h"
 #include "base/entropy.h"
+#include "base/placeholder.h"
 #include "base/fileio.h"
 #include "base/utf8.h"
 #include "secrets/secrets_rules.h"
@@ -33,23 +35,6 @@
 #define WINDOW_MULTILINE (64 * 1024)
 /* An excerpt longer than this is cut around the secret. */
 #define EXCERPT_MAX 200
-
-/*
- * Values no one means as a secret: documentation placeholders. A secret
- * containing one (in any case) is not reported.
- */
-static const char *const default_stopwords[] = {
-    "example", "placeholder", "changeme", "change_me", "changeit", "replace_me", "replaceme",
-    "your_",   "your-",       "dummy",    "redacted",  "xxxxxxxx", "********",   NULL,
-};
-
-/*
- * Whole values that documentation puts where a password goes
- * (postgres://user:password@host). For key = value rules only.
- */
-static const char *const generic_placeholders[] = {
-    "password", "passwd", "pass", "secret", "pwd", "token", "user", "username", "xxx", "***", NULL,
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -383,8 +368,6 @@ int secrets_engine_build(struct secrets_engine *e, const struct manifest_secrets
             *XPUSH(&e->allow_patterns, &e->nallow_patterns, &alloc) = re;
     }
     alloc = 0;
-    for (size_t i = 0; default_stopwords[i]; i++)
-        *XPUSH(&e->stopwords, &e->nstopwords, &alloc) = xstrdup(default_stopwords[i]);
     for (size_t i = 0; cfg && i < cfg->nstopwords; i++) {
         char *w = xstrdup(cfg->stopwords[i]);
         for (char *p = w; *p; p++)
@@ -471,12 +454,124 @@ struct scan_ctx {
     struct secrets_worker *w;
     const char *buf;
     size_t len;
+    bool code; /* source code, where a value must be quoted to be a literal: code_path() */
 };
+
+/*
+ * Source code, by its extension: there an unquoted right-hand side is an
+ * identifier, a call or an expression, never a literal. Everywhere else
+ * (dotenv, YAML, INI, shell, notes) an unquoted value is a value.
+ */
+static bool code_path(const char *path)
+{
+    static const char *const exts[] = {
+        "py",   "pyi", "js",     "mjs",   "cjs",    "jsx",    "ts",    "tsx", "go",
+        "java", "kt",  "kts",    "scala", "groovy", "gradle", "rb",    "php", "c",
+        "h",    "cc",  "cpp",    "hpp",   "cs",     "rs",     "swift", "m",   "mm",
+        "dart", "lua", "pl",     "pm",    "r",      "ex",     "exs",   "erl", "hs",
+        "clj",  "vue", "svelte", "elm",   "fs",     "jl",     "nim",   "zig", NULL};
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        return false;
+    for (int i = 0; exts[i]; i++)
+        if (!strcasecmp(dot + 1, exts[i]))
+            return true;
+    return false;
+}
+
+/* A name, not a secret: new_password, passwordConfirmation, kargo-api-token. */
+static bool identifier_like(const char *s, size_t len)
+{
+    bool digit = false, lower = false, upper_after_lower = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isdigit(c))
+            digit = true;
+        else if (islower(c))
+            lower = true;
+        else if (isupper(c))
+            upper_after_lower |= lower;
+        else if (c != '_' && c != '-' && c != '.' && c != '/')
+            return false;
+    }
+    /* words joined by separators or camelCase, no digit: how names are written (a label
+     * key like rbac.kargo.akuity.io/api-token too) */
+    return !digit && (lower || upper_after_lower);
+}
+
+/* The name on the left of a generic match ("hashed_password", "secretName"), from the buffer. */
+static void key_of(const char *buf, const char *m, const char **k, size_t *klen)
+{
+    const char *a = m;
+    while (a > buf && (isalnum((unsigned char)a[-1]) || a[-1] == '_' || a[-1] == '-'))
+        a--;
+    const char *b = m;
+    while (isalnum((unsigned char)*b) || *b == '_' || *b == '-' || *b == '.')
+        b++;
+    *k = a;
+    *klen = (size_t)(b - a);
+}
+
+/* Keys that name a secret's whereabouts or shape, not the secret: secretName, token_url. */
+static bool key_is_metadata(const char *k, size_t n)
+{
+    static const char *const tails[] = {
+        "name",  "ref",     "file",   "path",   "id",      "url",    "uri",    "type", "length",
+        "len",   "field",   "header", "env",    "var",     "prefix", "policy", "hint", "label",
+        "regex", "pattern", "format", "expiry", "expires", "ttl",    NULL};
+    for (int i = 0; tails[i]; i++) {
+        size_t t = strlen(tails[i]);
+        if (n > t && !strncasecmp(k + n - t, tails[i], t))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A generic rule's value must be a literal: quoted and closed by the same
+ * quote, or unquoted outside source code; and not a name. What it rejects is
+ * what real code is full of: password = random_password(), const token =
+ * getToken(), "new_password": new_password, secretName: app-secret.
+ */
+static bool generic_literal(const struct scan_ctx *c, const char *m, const char *s, size_t slen)
+{
+    const char *end = s + slen;
+    /* the value on the name's own line: PASSWORD= with nothing after it is no assignment */
+    if (memchr(m, '\n', (size_t)(s - m)))
+        return false;
+    char before = s > c->buf ? s[-1] : 0;
+    bool quoted = before == '"' || before == '\'' || before == '`';
+    if (quoted && !(end < c->buf + c->len && *end == before))
+        return false; /* "abc" + x, or a string cut by an escape: not one literal */
+    if (!quoted && c->code)
+        return false;
+    if (!quoted && end < c->buf + c->len && *end == '(')
+        return false; /* a call, also in a config file's templating */
+    const char *k;
+    size_t klen;
+    key_of(c->buf, m, &k, &klen);
+    /* ${DB_PASSWORD:?not set}, ${TOKEN:-x}, "$PWD":/w: the name of a variable, in a reference */
+    if ((k >= c->buf + 2 && k[-1] == '{' && k[-2] == '$') || (k > c->buf && k[-1] == '$'))
+        return false;
+    /* the word itself in the value: password1, my-secret-token, tokenValue */
+    static const char *const words[] = {"password", "passwd", "secret", "token", NULL};
+    for (int i = 0; words[i]; i++)
+        if (ci_contains(s, slen, words[i]))
+            return false;
+    if (key_is_metadata(k, klen))
+        return false;
+    return !identifier_like(s, slen);
+}
 
 /* A generic value that is a reference or a template, not a value. */
 static bool looks_like_reference(const char *s, size_t len)
 {
     if (s[0] == '$' || s[0] == '%' || s[0] == '<' || s[0] == '@')
+        return true;
+    /* {password} in an f-string or a format string, {0}, {{ .Values.x }} */
+    if (s[0] == '{' && s[len - 1] == '}')
         return true;
     for (size_t i = 0; i + 1 < len; i++)
         if ((s[i] == '$' && s[i + 1] == '{') || (s[i] == '{' && s[i + 1] == '{'))
@@ -501,9 +596,10 @@ static bool looks_like_reference(const char *s, size_t len)
     return dotted && !seg_start;
 }
 
-static bool accept(const struct secrets_engine *e, const struct secrets_rule *r, const char *m,
+static bool accept(const struct scan_ctx *c, const struct secrets_rule *r, const char *m,
                    size_t mlen, const char *s, size_t slen, double *entropy)
 {
+    const struct secrets_engine *e = c->w->e;
     if (!slen)
         return false;
     if (r->nkeywords) {
@@ -519,14 +615,13 @@ static bool accept(const struct secrets_engine *e, const struct secrets_rule *r,
     for (size_t i = 0; i < e->nstopwords; i++)
         if (ci_contains(s, slen, e->stopwords[i]))
             return false;
-    if (r->flags & SR_GENERIC) {
-        if (looks_like_reference(s, slen))
-            return false;
-        for (size_t i = 0; generic_placeholders[i]; i++)
-            if (strlen(generic_placeholders[i]) == slen &&
-                ci_contains(s, slen, generic_placeholders[i]))
-                return false;
-    }
+    /* the one placeholder list (base/placeholder): changethis is no leak */
+    if (placeholder_value(s, slen))
+        return false;
+    if ((r->flags & SR_GENERIC) && looks_like_reference(s, slen))
+        return false;
+    if ((r->flags & SR_ASSIGNMENT) && !generic_literal(c, m, s, slen))
+        return false;
     for (size_t i = 0; i < e->nallow_patterns; i++)
         if (re_matches(e->allow_patterns[i], s, slen))
             return false;
@@ -581,7 +676,7 @@ static void confirm(struct scan_ctx *c, unsigned rule, size_t to)
             continue;
         size_t ss = ov[2 * g], se = ov[2 * g + 1];
         double entropy = 0;
-        if (!accept(w->e, r, c->buf + ms, me - ms, c->buf + ss, se - ss, &entropy))
+        if (!accept(c, r, c->buf + ms, me - ms, c->buf + ss, se - ss, &entropy))
             continue;
         w->emitted[rule] = me;
         if (me > last_end)
@@ -796,7 +891,7 @@ int secrets_scan_buffer(struct secrets_worker *w, const char *path, size_t sourc
     memset(w->covered, 0, e->nrules * sizeof(size_t));
     memset(w->emitted, 0, e->nrules * sizeof(size_t));
     w->pending.n = 0;
-    struct scan_ctx c = {w, buf, len};
+    struct scan_ctx c = {w, buf, len, code_path(path)};
     hs_error_t rc = hs_scan(e->db, buf, (unsigned)len, 0, w->scratch, on_hit, &c);
     if (rc != HS_SUCCESS)
         return OTAP_EEXTERNAL;

@@ -12,6 +12,9 @@ enum secret_rule_flags {
     /* a key = value heuristic, not a format: placeholders and references are
      * not secrets, and a format rule on the same secret wins */
     SR_GENERIC = 1 << 1,
+    /* with SR_GENERIC: NAME = VALUE, where only a literal value counts (quoted in
+     * code, unquoted in config files), never a call, an identifier or a name */
+    SR_ASSIGNMENT = 1 << 2,
 };
 
 #define SECRET_RULE_EXAMPLES 6

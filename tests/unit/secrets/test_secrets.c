@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <stdbool.h>
 
 #include "secrets/secrets_engine.h"
 #include "secrets/secrets_rules.h"
@@ -65,6 +66,80 @@ static const struct secret_finding *find_rule(const struct secrets_engine *e,
         if (!strcmp(e->rules[f->items[i].rule].id, id))
             return &f->items[i];
     return NULL;
+}
+
+/*
+ * The generic rules on real code: a literal value, never a name, a call, a
+ * type, a member access or a reference. Each line is scanned as part of
+ * the file it stands in (source code needs a quoted literal; config files
+ * take an unquoted value). found: whether a generic rule reports it.
+ */
+static void test_generic_rules_in_context(void **state)
+{
+    (void)state;
+    const struct secrets_engine *e = &engine;
+    static const struct {
+        const char *file, *line;
+        bool found;
+    } cases[] = {
+        /* literals */
+        {"app/config.py", "DB_PASSWORD = \"q8Zt2mXv9LwR\"", true},
+        {"src/client.ts", "const apiToken = 'Zx9Cv8Bn7Mq6Wl5E';", true},
+        {".env", "SMTP_PASSWORD=q8Zt2mXv9LwR", true},
+        {"deploy/values.yaml", "  password: q8Zt2mXv9LwR", true},
+        {"notes.txt", "admin password = q8Zt2mXv9LwR", true},
+        /* calls, identifiers, members, types: the right-hand side of code */
+        {"tests/utils.py", "    password = random_lower_string()", false},
+        {"tests/utils.py", "    new_password = random_lower_string()", false},
+        {"src/login.ts", "  const password = randomPassword()", false},
+        {"src/client.ts", "export type UpdatePasswordError = UpdatePasswordErrors[keyof X];",
+         false},
+        {"src/gen/api.ts", "    createAPITokenRequestBody: CreateAPITokenRequestBody,", false},
+        {"app/crud.py", "        hashed_password = get_password_hash(password)", false},
+        {"app/users.py", "    current_user.hashed_password = hashed_password", false},
+        {"app/users.py", "    data = {\"new_password\": new_password, \"token\": token}", false},
+        {"pkg/auth.go", "\tsecret := os.Getenv(\"APP_SECRET\")", false},
+        {"app/settings.rb", "  config.secret_key = ENV.fetch('SECRET_KEY')", false},
+        /* references and templates */
+        {"compose.yml", "      - POSTGRES_PASSWORD=${POSTGRES_PASSWORD?Variable not set}", false},
+        {"compose.yml",
+         "      FIRST_SUPERUSER_PASSWORD: ${FIRST_SUPERUSER_PASSWORD:?Variable not set}", false},
+        {"compose.yml", "      DATABASE_URL: postgresql://app:${POSTGRES_PASSWORD:-x}@db/app",
+         false},
+        {"charts/values.yaml", "  password: {{ .Values.db.password }}", false},
+        {"app/alembic/env.py", "    return f\"postgresql://{user}:{password}@{server}/{db}\"",
+         false},
+        {"README.md", "  -v \"$PWD\":/workspaces/kargo -w /workspaces/kargo", false},
+        /* names of secrets, not secrets */
+        {"chart.yaml", "  secretName: kargo-api-server-token", false},
+        {"pkg/labels.go", "\tLabelKeyAPIToken = \"rbac.kargo.akuity.io/api-token\"", false},
+        {"src/types.ts", "export const CredentialTypeLabelKey = 'kargo.akuity.io/cred-type';",
+         false},
+        {"app/forms.py", "    password_field = \"Xq8Zt2mXv9\"", false},
+        /* placeholders: one list with the contract */
+        {".env", "FIRST_SUPERUSER_PASSWORD=changethis", false},
+        {"test_login.py", "    data = {\"new_password\": \"changethis\", \"token\": \"invalid\"}",
+         false},
+        {"spec.ts", "      const password1 = 'password1';", false},
+        /* NAME= with nothing after it is no assignment of the next line */
+        {".env", "SMTP_PASSWORD=\nEMAILS_FROM_EMAIL=info@example.com", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct secrets_worker w;
+        struct otap_err err = OTAP_ERR_INIT;
+        struct secrets_counts counts = {0};
+        struct secret_findings f = {0};
+        assert_int_equal(secrets_worker_init(&w, e, &err), 0);
+        assert_int_equal(secrets_scan_buffer(&w, cases[i].file, 0, cases[i].line,
+                                             strlen(cases[i].line), &f, &counts),
+                         0);
+        secrets_worker_release(&w);
+        bool generic = find_rule(e, &f, "generic-password") || find_rule(e, &f, "generic-secret");
+        if (generic != cases[i].found)
+            fail_msg("%s: '%s' should %sbe reported", cases[i].file, cases[i].line,
+                     cases[i].found ? "" : "not ");
+        secret_findings_release(&f);
+    }
 }
 
 static void test_rule_set_shape(void **state)
@@ -302,6 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_set_shape),
         cmocka_unit_test(test_rule_examples),
+        cmocka_unit_test(test_generic_rules_in_context),
         cmocka_unit_test(test_positions_and_excerpt),
         cmocka_unit_test(test_repeated_secret_is_masked),
         cmocka_unit_test(test_format_rule_beats_generic),
