@@ -481,24 +481,35 @@ static bool code_path(const char *path)
     return false;
 }
 
-/* A name, not a secret: new_password, passwordConfirmation, kargo-api-token. */
+/*
+ * A name, not a secret: new_password, passwordConfirmation,
+ * CreateAPITokenRequestBody, rbac.kargo.akuity.io/api-token. Words split at
+ * separators and where a lower-case letter meets an upper-case one; each
+ * word has two lower-case letters or more (Api, token), or is an acronym
+ * (API). No digits. A random string of letters fails at once: one of its
+ * words is a lone letter or a capital with one small letter (kXvQ...).
+ */
 static bool identifier_like(const char *s, size_t len)
 {
-    bool digit = false, lower = false, upper_after_lower = false;
-    for (size_t i = 0; i < len; i++) {
+    bool any = false;
+    for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
-        if (isdigit(c))
-            digit = true;
-        else if (islower(c))
-            lower = true;
-        else if (isupper(c))
-            upper_after_lower |= lower;
-        else if (c != '_' && c != '-' && c != '.' && c != '/')
+        if (c == '_' || c == '-' || c == '.' || c == '/') {
+            i++;
+            continue;
+        }
+        if (!isalpha(c))
             return false;
+        size_t up = 0, low = 0;
+        while (i < len && isupper((unsigned char)s[i]))
+            up++, i++;
+        while (i < len && islower((unsigned char)s[i]))
+            low++, i++;
+        if (low < 2 && !(low == 0 && up >= 2))
+            return false;
+        any = true;
     }
-    /* words joined by separators or camelCase, no digit: how names are written (a label
-     * key like rbac.kargo.akuity.io/api-token too) */
-    return !digit && (lower || upper_after_lower);
+    return any;
 }
 
 /* The name on the left of a generic match ("hashed_password", "secretName"), from the buffer. */

@@ -88,6 +88,8 @@ static void test_generic_rules_in_context(void **state)
         {".env", "SMTP_PASSWORD=q8Zt2mXv9LwR", true},
         {"deploy/values.yaml", "  password: q8Zt2mXv9LwR", true},
         {"notes.txt", "admin password = q8Zt2mXv9LwR", true},
+        /* letters only, no digit: still no name (a bench plant once read as one) */
+        {"app/db.py", "    db_password = \"kXvQeRtYuIoPaSdFgH\"", true},
         /* calls, identifiers, members, types: the right-hand side of code */
         {"tests/utils.py", "    password = random_lower_string()", false},
         {"tests/utils.py", "    new_password = random_lower_string()", false},
