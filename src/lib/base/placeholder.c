@@ -4,6 +4,7 @@
  */
 #include "base/placeholder.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -33,9 +34,30 @@ static bool contains_ci(const char *s, size_t len, const char *word)
     return false;
 }
 
+/*
+ * Seven characters in alphabet order (abcdefg, 1234567, KLMNOPQ): typed,
+ * not generated. In a random token such a run has odds of about one in 62^6
+ * per position, so this holds for values of any length.
+ */
+#define KEYBOARD_RUN 7
+
+static bool keyboard_run(const char *s, size_t len)
+{
+    size_t run = 1;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char a = (unsigned char)s[i - 1], b = (unsigned char)s[i];
+        run = (b == a + 1 && isalnum(a) && isalnum(b)) ? run + 1 : 1;
+        if (run >= KEYBOARD_RUN)
+            return true;
+    }
+    return false;
+}
+
 bool placeholder_value(const char *s, size_t len)
 {
     if (!len)
+        return true;
+    if (keyboard_run(s, len))
         return true;
     /* a key block or a long token holds any short word somewhere by chance */
     if (len > PLACEHOLDER_MAX)
