@@ -531,11 +531,11 @@ static int verb_rules(struct cli *cli, const struct cli_args *args)
         for (size_t k = 0; !r->custom && k < secret_builtin_nrules; k++)
             if (!strcmp(secret_builtin_rules[k].id, r->id))
                 gl = secret_builtin_rules[k].gitleaks;
-        json_array_append_new(list,
-                              json_pack("{s:s, s:s, s:s, s:o, s:f, s:i, s:b, s:s?}", "id", r->id,
-                                        "description", r->description, "pattern", r->pattern,
-                                        "keywords", kw, "entropy", r->entropy, "secret_group",
-                                        r->group, "custom", r->custom, "gitleaks", gl));
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:s, s:o, s:f, s:i, s:b, s:b, s:s?}", "id", r->id,
+                            "description", r->description, "pattern", r->pattern, "keywords", kw,
+                            "entropy", r->entropy, "secret_group", r->group, "custom", r->custom,
+                            "generic", (r->flags & SR_GENERIC) != 0, "gitleaks", gl));
     }
     cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "rules", list), render_rules);
     secrets_engine_release(&e);

@@ -152,6 +152,7 @@ static void add_rules(struct secrets_engine *e, const struct manifest_secrets *c
             .entropy = d->entropy,
             .group = d->group,
             .flags = d->flags,
+            .known = d->known,
         };
         r.keywords = split_keywords(d->keywords, &r.nkeywords);
         *XPUSH(&e->rules, &e->nrules, &alloc) = r;
@@ -607,6 +608,17 @@ static bool looks_like_reference(const char *s, size_t len)
     return dotted && !seg_start;
 }
 
+static bool mixes_classes(const char *s, size_t len)
+{
+    bool upper = false, lower = false, digit = false;
+    for (size_t i = 0; i < len; i++) {
+        upper |= isupper((unsigned char)s[i]) != 0;
+        lower |= islower((unsigned char)s[i]) != 0;
+        digit |= isdigit((unsigned char)s[i]) != 0;
+    }
+    return upper && lower && digit;
+}
+
 static bool accept(const struct scan_ctx *c, const struct secrets_rule *r, const char *m,
                    size_t mlen, const char *s, size_t slen, double *entropy)
 {
@@ -629,7 +641,14 @@ static bool accept(const struct scan_ctx *c, const struct secrets_rule *r, const
     /* the one placeholder list (base/placeholder): changethis is no leak */
     if (placeholder_value(s, slen))
         return false;
+    /* a published example is nobody's secret, whichever rule finds it */
+    for (size_t k = 0; k < e->nrules; k++)
+        for (size_t i = 0; e->rules[k].known && e->rules[k].known[i]; i++)
+            if (strlen(e->rules[k].known[i]) == slen && !memcmp(e->rules[k].known[i], s, slen))
+                return false;
     if ((r->flags & SR_GENERIC) && looks_like_reference(s, slen))
+        return false;
+    if ((r->flags & SR_MIXED) && !mixes_classes(s, slen))
         return false;
     if ((r->flags & SR_ASSIGNMENT) && !generic_literal(c, m, s, slen))
         return false;
@@ -726,9 +745,16 @@ static bool overlaps(const struct secret_finding *a, const struct secret_finding
     return a->sstart < b->send && b->sstart < a->send;
 }
 
+/* how specific a rule is: a format of its own, a service named in the key, a generic form */
+static int specificity(const struct secrets_rule *r)
+{
+    return (r->flags & SR_GENERIC) ? 0 : (r->flags & SR_KEYED) ? 1 : 2;
+}
+
 /*
- * Keeps one finding per secret: a format rule beats a generic one, and of
- * two rules on the very same secret the first in the rule set wins.
+ * Keeps one finding per secret: the more specific rule wins (a format over
+ * a keyed rule over a generic one), and of two equally specific rules on
+ * the very same secret the first in the rule set.
  */
 static void dedupe(const struct secrets_engine *e, struct secret_findings *p)
 {
@@ -739,11 +765,10 @@ static void dedupe(const struct secrets_engine *e, struct secret_findings *p)
             struct secret_finding *a = &p->items[i], *b = &p->items[j];
             if (!overlaps(a, b))
                 continue;
-            bool ga = e->rules[a->rule].flags & SR_GENERIC;
-            bool gb = e->rules[b->rule].flags & SR_GENERIC;
-            if (ga && !gb)
+            int sa = specificity(&e->rules[a->rule]), sb = specificity(&e->rules[b->rule]);
+            if (sa < sb)
                 drop[i] = true;
-            else if (gb && !ga)
+            else if (sb < sa)
                 drop[j] = true;
             else if (a->rule == b->rule || (a->sstart == b->sstart && a->send == b->send))
                 drop[j] = true;

@@ -39,7 +39,9 @@ struct secrets_rule {
     int group;
     unsigned flags; /* SR_* */
     bool custom;    /* from otap.yaml */
-    void *re;       /* pcre2_code */
+    /* NULL-terminated, or NULL: public example values of this format (secrets_rules.h) */
+    const char *const *known;
+    void *re; /* pcre2_code */
 };
 
 struct secrets_engine {

@@ -15,6 +15,13 @@ enum secret_rule_flags {
     /* with SR_GENERIC: NAME = VALUE, where only a literal value counts (quoted in
      * code, unquoted in config files), never a call, an identifier or a name */
     SR_ASSIGNMENT = 1 << 2,
+    /* a service's name in the key is what identifies the secret (KEYED in
+     * secrets_rules.c): more specific than a generic rule, less than a
+     * format of its own, which wins on the same secret */
+    SR_KEYED = 1 << 3,
+    /* the secret mixes upper case, lower case and digits, as random base62
+     * does: for a short prefix (s.) that names (s.AcceptanceTimeout) share */
+    SR_MIXED = 1 << 4,
 };
 
 #define SECRET_RULE_EXAMPLES 6
@@ -33,6 +40,9 @@ struct secret_rule_def {
     /* the capture group that holds the secret; 0: the whole match */
     int group;
     unsigned flags;
+    /* NULL-terminated, or NULL: values of this format that are published
+     * examples (in SDKs and their docs), not anyone's credential */
+    const char *const *known;
     /* the gitleaks rule id for the same credential, or NULL */
     const char *gitleaks;
     /* NULL-terminated: lines this rule must report, and must not */
