@@ -99,7 +99,7 @@ static int take_globals(int argc, char **argv, struct globals *g, const char **b
 int main(int argc, char **argv)
 {
     struct globals g = {0};
-    struct cli cli = {.redact = REDACTOR_INIT};
+    struct cli cli = {.redact = REDACTOR_INIT, .child_exit = -1};
     const char *bad = NULL;
     int rc;
 
@@ -147,5 +147,7 @@ out:
         cli_streams_finish(&cli);
     }
     redactor_release(&cli.redact);
+    if (!unwritten && rc == OTAP_OK && cli.child_exit >= 0)
+        return cli.child_exit;
     return unwritten ? 5 : exit_status(rc);
 }

@@ -104,6 +104,9 @@ struct cli {
     const struct cmd *verb;    /* the verb being run (the innermost), or NULL */
     const char *words;         /* "otap db marker init" while a verb runs, or NULL */
     unsigned flags;            /* the command's and its verbs' flags together */
+    /* >= 0: the exit status of a program otap ran for the user (db guard), which
+     * otap exits with when the command itself succeeded */
+    int child_exit;
 };
 
 /* The dispatch table (main.c), sorted by name, terminated by NULL. */

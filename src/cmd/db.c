@@ -9,6 +9,7 @@
  *   dump-schema  write the live schema to the manifest's schema file
  *   marker       init or check the environment marker
  *   lint         unsafe statements in migration files
+ *   guard        run the team's own migration tool behind the same checks
  *
  * Commands that write take the environment's whole config contract as a
  * precondition, as 'otap run' does; commands that read only need the
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "base/actor.h"
@@ -26,6 +28,8 @@
 #include "db/dblint.h"
 #include "base/err.h"
 #include "base/fileio.h"
+#include "base/monotime.h"
+#include "base/proc.h"
 #include "db/hardlock.h"
 #include "db/marker.h"
 #include "db/migrate.h"
@@ -33,6 +37,8 @@
 #include "base/num.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "state/ledger.h"
+#include "state/store.h"
 #include "base/banned.h"
 
 extern char **environ;
@@ -931,6 +937,163 @@ static int verb_marker_check(struct cli *cli, const struct cli_args *args)
         "lock-wait", 0, "DURATION", "wait this long for another runner's lock (default 60s)"       \
     }
 
+/* ---- guard: the team's own migration tool, behind otap's checks --------- */
+
+/* CMD's lines leave through otap's redacting streams; with --json its stdout goes to stderr */
+static void guard_line(void *ctx, bool from_stderr, const char *line, size_t len)
+{
+    struct cli *cli = ctx;
+    fprintf(from_stderr || cli->json ? stderr : stdout, "%.*s\n", (int)len, line);
+}
+
+/* The child's environment: the contract's, with the URL in the tool's own scheme. */
+static char **guard_env(struct cli *cli, struct target *t)
+{
+    char **envp = contract_child_env(&t->ev, environ);
+    const char *scheme = cli->m->database.tool_scheme;
+    size_t klen = strlen(cli->m->database.url_var);
+    for (char **e = envp; scheme && *e; e++) {
+        if (strncmp(*e, cli->m->database.url_var, klen) || (*e)[klen] != '=')
+            continue;
+        char *url = db_url_with_scheme(*e + klen + 1, scheme);
+        if (url) {
+            free(*e);
+            *e = xasprintf("%s=%s", cli->m->database.url_var, url);
+            free(url);
+        }
+    }
+    return envp;
+}
+
+/* The ledger's migrate.external entry; returns its sequence number, or 0 when it failed. */
+static long long guard_record(struct cli *cli, struct target *t, char **cmd, int status,
+                              long long ms)
+{
+    struct store *s;
+    if (cli_store_open(cli, &s) < 0)
+        return 0;
+    const char *slash = strrchr(cmd[0], '/');
+    const char *tool = slash ? slash + 1 : cmd[0];
+    json_t *argv = json_array();
+    for (char **a = cmd + 1; *a; a++)
+        json_array_append_new(argv, json_string(*a));
+    json_t *details =
+        json_pack("{s:s, s:o, s:s, s:I, s:s?}", "tool", tool, "args", argv, "database",
+                  db_describe(t->db), "duration_ms", (json_int_t)ms, "marker", t->env->marker);
+    if (WIFEXITED(status))
+        json_object_set_new(details, "exit_status", json_integer(WEXITSTATUS(status)));
+    else if (WIFSIGNALED(status))
+        json_object_set_new(details, "signal", json_integer(WTERMSIG(status)));
+    struct otap_err err = OTAP_ERR_INIT;
+    long long seq = 0;
+    int rc = store_begin(s, &err);
+    if (rc == 0)
+        rc =
+            ledger_append(s, t->actor, "migrate.external", t->env->name, tool, details, &seq, &err);
+    else
+        json_decref(details);
+    rc = store_end(s, rc, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%swarning:%s the ledger did not record the run: %s\n", cli_yellow(cli),
+                cli_reset(cli), err.msg ? err.msg : "store failed");
+        seq = 0;
+    }
+    otap_err_release(&err);
+    store_close(s);
+    return seq;
+}
+
+static void render_guard(struct cli *cli, json_t *doc, FILE *out)
+{
+    const char *env = json_string_value(json_object_get(doc, "environment"));
+    const char *tool = json_string_value(json_object_get(doc, "tool"));
+    long long ms = json_integer_value(json_object_get(doc, "duration_ms"));
+    json_t *code = json_object_get(doc, "exit_status");
+    if (json_is_true(json_object_get(doc, "ok")))
+        fprintf(out, "%s%s: %s finished in %lld ms (ledger #%lld)%s\n", cli_green(cli), env, tool,
+                ms, (long long)json_integer_value(json_object_get(doc, "ledger_seq")),
+                cli_reset(cli));
+    else if (code)
+        fprintf(out, "%s%s: %s failed with exit status %lld after %lld ms%s\n", cli_red(cli), env,
+                tool, (long long)json_integer_value(code), ms, cli_reset(cli));
+    else
+        fprintf(out, "%s%s: %s was killed by signal %lld after %lld ms%s\n", cli_red(cli), env,
+                tool, (long long)json_integer_value(json_object_get(doc, "signal")), ms,
+                cli_reset(cli));
+}
+
+static int verb_guard(struct cli *cli, const struct cli_args *args)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, args, OPT_ENV | OPT_LOCK_WAIT, &o);
+    if (rc)
+        return rc;
+    /* without '--', otap's own options would be taken from CMD's arguments */
+    if (args->argc > 1 && args->dashdash != 1)
+        return cli_usage_error(cli, "put '--' before the command: otap db guard --env %s -- CMD",
+                               o.env);
+    if (args->argc < 2)
+        return cli_usage_error(cli, "nothing to run: otap db guard --env %s -- CMD [ARGS...]",
+                               o.env);
+    char **cmd = args->argv + 1;
+    struct target t = {0};
+    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_open(cli, &t, DB_WRITE))) {
+        target_release(&t);
+        return rc;
+    }
+    struct migrate_request rq = request_for(cli, &t, &o);
+    struct migrate_result res;
+    struct otap_err err = OTAP_ERR_INIT;
+    rc = migrate_guard_begin(&rq, &res, &err);
+    if (rc == OTAP_EREFUSED) {
+        char *what = xasprintf("run '%s' on the database of %s", cmd[0], t.env->name);
+        rc = refused(cli, what, res.refusals, res.nrefusals,
+                     json_pack("{s:o, s:s}", "marker", marker_json(&res.marker), "database",
+                               db_describe(t.db)));
+        free(what);
+    } else if (rc < 0) {
+        rc = cli_error(cli, rc, "%s", err.msg);
+    } else {
+        if (!cli->quiet && !cli->json)
+            fprintf(stderr, "%s%s's database %s proven (marker %s); running %s under otap's lock\n",
+                    res.marker_written ? "marked the new database; " : "", t.env->name,
+                    db_describe(t.db), t.env->marker ? t.env->marker : "-", cmd[0]);
+        char **envp = guard_env(cli, &t);
+        long long t0 = monotime_ms();
+        int status = 0;
+        rc = proc_relay(cmd, envp, NULL, guard_line, cli, &status, &err);
+        long long ms = monotime_ms() - t0;
+        contract_child_env_free(envp);
+        /* the lock is held until the tool is done, so no otap runner interleaves */
+        migrate_guard_end(&rq);
+        if (rc < 0) {
+            rc = cli_error(cli, rc, "%s", err.msg);
+        } else {
+            long long seq = guard_record(cli, &t, cmd, status, ms);
+            const char *slash = strrchr(cmd[0], '/');
+            json_t *doc =
+                json_pack("{s:b, s:s, s:s, s:s, s:I, s:I}", "ok",
+                          WIFEXITED(status) && WEXITSTATUS(status) == 0, "environment", t.env->name,
+                          "tool", slash ? slash + 1 : cmd[0], "database", db_describe(t.db),
+                          "duration_ms", (json_int_t)ms, "ledger_seq", (json_int_t)seq);
+            if (WIFEXITED(status))
+                json_object_set_new(doc, "exit_status", json_integer(WEXITSTATUS(status)));
+            else if (WIFSIGNALED(status))
+                json_object_set_new(doc, "signal", json_integer(WTERMSIG(status)));
+            json_object_set_new(doc, "marker_written", json_boolean(res.marker_written));
+            cli_emit(cli, doc, render_guard);
+            /* otap exits with the tool's own status, as a wrapper should */
+            cli->child_exit = WIFEXITED(status)     ? WEXITSTATUS(status)
+                              : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                    : 1;
+        }
+    }
+    otap_err_release(&err);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
 static const struct cmd marker_verbs[] = {
     {
         .name = "init",
@@ -1018,6 +1181,24 @@ static const struct cmd verbs[] = {
         .name = "marker",
         .summary = "init: write ENV's marker; check: exit 4 unless it proves ENV",
         .verbs = marker_verbs,
+    },
+    {
+        .name = "guard",
+        .summary = "run your own migration tool (alembic, dbmate, sqitch...) behind otap's checks",
+        .synopsis = "--env ENV [--lock-wait DURATION] -- CMD [ARGS...]",
+        .opts = (const struct cli_opt[]){ENV_OPT, LOCK_WAIT_OPT, {0}},
+        .about = "Before CMD starts, what 'db migrate' checks before it writes: ENV's whole\n"
+                 "config contract, the marker proving the database is ENV's, and on a\n"
+                 "protected ENV the whole hard lock. Then otap holds its migration lock while\n"
+                 "CMD runs with ENV's canonical config (the database URL in database.tool_scheme\n"
+                 "when the manifest sets one: postgresql+asyncpg, postgres, db:pg), relays its\n"
+                 "output through the redactor, and records migrate.external in the ledger\n"
+                 "(tool, arguments, exit status, duration, actor).\n",
+        .exits = "CMD's own status when it ran; 2 usage; 3 invalid manifest or URL; 4 a check\n"
+                 "      failed and CMD was never started (every unmet condition listed);\n"
+                 "      5 CMD cannot be executed or the database cannot be reached",
+        .flags = CMD_OPTIONS_FIRST,
+        .run = verb_guard,
     },
     {
         .name = "lint",

@@ -8,6 +8,7 @@
 #ifndef OTAP_PROC_H
 #define OTAP_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -22,6 +23,21 @@
  */
 int proc_capture(char *const *argv, char *const *extra_env, struct strbuf *out,
                  struct strbuf *errout, int *status, struct otap_err *err);
+
+/* One line the child wrote (without its newline); from_stderr: which stream. */
+typedef void (*proc_line_fn)(void *ctx, bool from_stderr, const char *line, size_t len);
+
+/*
+ * Runs argv[0] (looked up in envp's PATH, as execvpe does) with exactly
+ * envp, in cwd (NULL: here), handing on_line every line it writes as it
+ * writes it, so its output can leave through otap's redacting streams.
+ * While it runs, a terminal's interrupt reaches the child (it shares the
+ * process group) and is ignored here; a SIGTERM or SIGHUP sent to otap is
+ * passed on to it. *status is the wait status. Returns 0 when the program
+ * ran, whatever its status; OTAP_EEXTERNAL when it could not be started.
+ */
+int proc_relay(char *const *argv, char *const *envp, const char *cwd, proc_line_fn on_line,
+               void *ctx, int *status, struct otap_err *err);
 
 /*
  * A process's start time in clock ticks since boot (field 22 of

@@ -275,3 +275,11 @@ void db_applied_list_release(struct db_applied_list *l)
     free(l->items);
     memset(l, 0, sizeof(*l));
 }
+
+char *db_url_with_scheme(const char *url, const char *scheme)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep || sep == url)
+        return NULL;
+    return xasprintf("%s%s", scheme, sep);
+}

@@ -81,6 +81,14 @@ enum db_kind db_kind_of(const struct db *db);
 /* The database as messages name it: the URL without its password. */
 const char *db_describe(const struct db *db);
 
+/*
+ * url with its scheme replaced by scheme (postgresql+asyncpg for
+ * SQLAlchemy's async engine, postgres for dbmate, db:pg for sqitch), for
+ * a migration tool that wants its own spelling. NULL when url has no
+ * "scheme://". Caller frees.
+ */
+char *db_url_with_scheme(const char *url, const char *scheme);
+
 typedef void (*db_notice_fn)(void *ctx, const char *message);
 void db_set_notice(struct db *db, db_notice_fn fn, void *ctx);
 

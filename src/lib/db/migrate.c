@@ -377,6 +377,31 @@ int migrate_marker_init(const struct migrate_request *rq, struct migrate_result 
     return unlock_return(rq, rc);
 }
 
+int migrate_guard_begin(const struct migrate_request *rq, struct migrate_result *res,
+                        struct otap_err *err)
+{
+    memset(res, 0, sizeof(*res));
+    int rc = db_lock(rq->db, rq->lock_wait_ms, err);
+    if (rc < 0)
+        return rc;
+    check_safety(rq, res, true);
+    if (res->nrefusals || res->marker.state == MARKER_UNREADABLE)
+        return unlock_return(rq, OTAP_EREFUSED);
+    /* a new, empty database becomes this environment's, as on 'db migrate''s first run */
+    if (res->marker.state == MARKER_FRESH) {
+        rc = db_marker_write(rq->db, rq->marker_table, rq->env->marker, err);
+        if (rc < 0)
+            return unlock_return(rq, rc);
+        res->marker_written = true;
+    }
+    return 0;
+}
+
+void migrate_guard_end(const struct migrate_request *rq)
+{
+    db_unlock(rq->db);
+}
+
 void migrate_result_release(struct migrate_result *res)
 {
     if (!res)

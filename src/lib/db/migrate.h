@@ -124,6 +124,17 @@ int migrate_inspect(const struct migrate_request *rq, struct migrate_result *res
  */
 int migrate_marker_init(const struct migrate_request *rq, struct migrate_result *res,
                         struct otap_err *err);
+/*
+ * The checks 'db migrate' makes before it writes, for a migration tool
+ * otap does not run itself (otap db guard): takes the run lock, proves the
+ * marker (a new empty database is marked, as by migrate), and on a
+ * protected environment checks the whole hard lock. Returns 0 with the
+ * lock held until migrate_guard_end(); OTAP_EREFUSED with res->refusals
+ * (every unmet condition) and the lock released; OTAP_EEXTERNAL.
+ */
+int migrate_guard_begin(const struct migrate_request *rq, struct migrate_result *res,
+                        struct otap_err *err);
+void migrate_guard_end(const struct migrate_request *rq);
 void migrate_result_release(struct migrate_result *res);
 
 #endif

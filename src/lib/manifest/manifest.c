@@ -420,6 +420,7 @@ void manifest_free(struct manifest *m)
     free(m->database.migrations);
     free(m->database.schema);
     free(m->database.marker_table);
+    free(m->database.tool_scheme);
     for (size_t i = 0; i < m->nflags; i++) {
         free(m->flags[i].name);
         free(m->flags[i].owner);

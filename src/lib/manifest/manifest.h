@@ -150,6 +150,7 @@ struct manifest_database {
     char *migrations;   /* directory */
     char *schema;       /* schema dump file, or NULL */
     char *marker_table; /* the environment marker's table (bk_env_marker) */
+    char *tool_scheme;  /* the URL's scheme for a team's own tool (otap db guard), or NULL */
     struct manifest_pos pos;
 };
 

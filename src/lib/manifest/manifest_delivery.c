@@ -25,7 +25,8 @@
 
 /* ---- database, slo, release, gates, flags ----------------------------- */
 
-const char *const mf_db_keys[] = {"url", "migrations", "schema", "marker_table", NULL};
+const char *const mf_db_keys[] = {"url",          "migrations",  "schema",
+                                  "marker_table", "tool_scheme", NULL};
 
 /* The marker table's name is spliced into SQL: a plain identifier only. */
 static bool plain_identifier(const char *s)
@@ -40,6 +41,17 @@ static bool plain_identifier(const char *s)
     return true;
 }
 
+/* a scheme as tools spell them: postgresql+asyncpg, postgres, db:pg */
+static bool url_scheme(const char *s)
+{
+    if (!(*s >= 'a' && *s <= 'z') || strlen(s) > 40)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("+.:-", *p)))
+            return false;
+    return true;
+}
+
 void mf_db_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                  struct manifest_pos kp)
 {
@@ -47,7 +59,8 @@ void mf_db_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct
     char **slot = idx == 0   ? &db->url_var
                   : idx == 1 ? &db->migrations
                   : idx == 2 ? &db->schema
-                             : &db->marker_table;
+                  : idx == 3 ? &db->marker_table
+                             : &db->tool_scheme;
     (void)k;
     free(*slot);
     *slot = mf_get_str(c, v, kp, mf_db_keys[idx]);
@@ -56,6 +69,12 @@ void mf_db_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct
     if (idx == 3 && *slot && !plain_identifier(*slot)) {
         ERR(c, mf_node_pos(v, kp),
             "'marker_table' must be a plain lower-case table name ([a-z_][a-z0-9_]*), "
+            "not '%s'",
+            *slot);
+    }
+    if (idx == 4 && *slot && !url_scheme(*slot)) {
+        ERR(c, mf_node_pos(v, kp),
+            "'tool_scheme' must be a URL scheme such as postgresql+asyncpg, postgres or db:pg, "
             "not '%s'",
             *slot);
     }

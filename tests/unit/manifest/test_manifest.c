@@ -214,6 +214,44 @@ static void test_manifest_requires_unknown_gate(void **state)
     diag_list_release(&dl);
 }
 
+/* database.tool_scheme: a scheme as migration tools spell it, nothing else */
+static void test_manifest_tool_scheme(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *scheme;
+        bool ok;
+    } cases[] = {
+        {"postgresql+asyncpg", true},
+        {"postgres", true},
+        {"db:pg", true},
+        {"Postgres", false},
+        {"postgres://", false},
+        {"a b", false},
+        {"9pg", false},
+        {"postgresql+psycopg2", true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "project: x\nenvironments: [{ name: development }]\n"
+                 "config: { DATABASE_URL: { type: url } }\n"
+                 "database: { url: DATABASE_URL, tool_scheme: '%s' }\n",
+                 cases[i].scheme);
+        struct diag_list dl;
+        struct manifest *m = load(text, &dl);
+        if (cases[i].ok) {
+            assert_non_null(m);
+            assert_string_equal(m->database.tool_scheme, cases[i].scheme);
+        } else {
+            assert_null(m);
+            assert_true(has_diag(&dl, 4, 0, "'tool_scheme' must be a URL scheme"));
+        }
+        manifest_free(m);
+        diag_list_release(&dl);
+    }
+}
+
 static void test_manifest_rejects_aliases_and_syntax(void **state)
 {
     (void)state;
@@ -316,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_manifest_branch_claimed_twice),
         cmocka_unit_test(test_manifest_service_cycle),
         cmocka_unit_test(test_manifest_requires_unknown_gate),
+        cmocka_unit_test(test_manifest_tool_scheme),
         cmocka_unit_test(test_manifest_rejects_aliases_and_syntax),
         cmocka_unit_test(test_manifest_contract_rules),
         cmocka_unit_test(test_manifest_flags_default_off),
