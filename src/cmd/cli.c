@@ -553,7 +553,7 @@ int cli_dispatch(struct cli *cli, int argc, char **argv, bool help)
     if ((rc = cli_parse(cli, t, argc, argv, &a)) < 0)
         goto out;
     if ((flags & CMD_NEEDS_MANIFEST))
-        rc = cli_load_manifest(cli, true);
+        rc = cli_load_manifest(cli, !(flags & CMD_MANIFEST_OPTIONAL));
     if (rc == 0)
         rc = t->run(cli, &a);
     cli_args_release(&a);

@@ -22,10 +22,11 @@
 #include "manifest/manifest.h"
 
 enum cmd_flags {
-    CMD_NEEDS_MANIFEST = 1 << 0, /* main loads otap.yaml before run() */
-    CMD_REPORTS_JSON = 1 << 1,   /* --json is meaningful */
-    CMD_OWNS_WARNINGS = 1 << 2,  /* reports the manifest's warnings itself */
-    CMD_OPTIONS_FIRST = 1 << 3,  /* options end at the first operand (otap run -- CMD) */
+    CMD_NEEDS_MANIFEST = 1 << 0,    /* main loads otap.yaml before run() */
+    CMD_REPORTS_JSON = 1 << 1,      /* --json is meaningful */
+    CMD_OWNS_WARNINGS = 1 << 2,     /* reports the manifest's warnings itself */
+    CMD_OPTIONS_FIRST = 1 << 3,     /* options end at the first operand (otap run -- CMD) */
+    CMD_MANIFEST_OPTIONAL = 1 << 4, /* a verb that loads otap.yaml only when there is one */
 };
 
 /* The most options one command or verb declares (a test checks it). */

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -103,6 +104,9 @@ struct target {
     char *actor;
     char *dir;     /* the migrations folder */
     char *display; /* as messages show it */
+    /* with target_files(..., true): the files that could not be read or parsed */
+    struct diag_list file_problems;
+    bool have_problems;
 };
 
 static void target_release(struct target *t)
@@ -114,6 +118,8 @@ static void target_release(struct target *t)
     free(t->actor);
     free(t->dir);
     free(t->display);
+    if (t->have_problems)
+        diag_list_release(&t->file_problems);
     memset(t, 0, sizeof(*t));
 }
 
@@ -184,7 +190,13 @@ static int target_env(struct cli *cli, const char *env, bool writes, struct targ
     return 0;
 }
 
-static int target_files(struct cli *cli, struct target *t)
+/*
+ * Loads the migration files. A file that cannot be read or parsed fails
+ * the command (nothing is run), unless tolerate: then the set holds the
+ * files that parsed and t->file_problems the rest, for status and lint to
+ * list with everything else.
+ */
+static int target_files(struct cli *cli, struct target *t, bool tolerate)
 {
     const struct manifest *m = cli->m;
     t->dir = xasprintf("%s/%s", m->dir, m->database.migrations);
@@ -196,6 +208,12 @@ static int target_files(struct cli *cli, struct target *t)
     t->have_set = true;
     if (rc == OTAP_EEXTERNAL) {
         rc = cli_error(cli, rc, "%s", err.msg);
+    } else if (rc < 0 && tolerate) {
+        diag_sort(&dl);
+        t->file_problems = dl;
+        t->have_problems = true;
+        otap_err_release(&err);
+        return 0;
     } else if (rc < 0) {
         size_t n = diag_count(&dl, DIAG_ERROR);
         diag_sort(&dl);
@@ -217,6 +235,24 @@ static int target_files(struct cli *cli, struct target *t)
     otap_err_release(&err);
     diag_list_release(&dl);
     return rc;
+}
+
+/* How many files the tolerated problems name (a file may have several). */
+static size_t problem_files(const struct target *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; t->have_problems && i < t->file_problems.n; i++) {
+        const struct diag *d = &t->file_problems.items[i];
+        if (d->severity != DIAG_ERROR)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = t->file_problems.items[k].severity == DIAG_ERROR &&
+                   !strcmp(diag_file(&t->file_problems, &t->file_problems.items[k]),
+                           diag_file(&t->file_problems, d));
+        n += !seen;
+    }
+    return n;
 }
 
 static void print_notice(void *ctx, const char *message)
@@ -376,7 +412,7 @@ static int verb_new(struct cli *cli, const struct cli_args *args)
         return cli_usage_error(cli, "'%s' is not a migration name: use letters, digits and '_'",
                                args->argv[1]);
     struct target t = {0};
-    rc = target_files(cli, &t);
+    rc = target_files(cli, &t, false);
     if (rc) {
         free(name);
         target_release(&t);
@@ -414,7 +450,7 @@ static void progress(void *ctx, const struct migration *mg, bool done, long long
     if (done)
         fprintf(stderr, " %lld ms\n", ms);
     else
-        fprintf(stderr, "  %s_%s ...", mg->version, mg->name);
+        fprintf(stderr, "  %s%s%s ...", mg->version, *mg->name ? "_" : "", mg->name);
 }
 
 static void render_migrate(struct cli *cli, json_t *doc, FILE *out)
@@ -458,7 +494,7 @@ static int run_migrate(struct cli *cli, const struct cli_args *args, bool down)
     if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
-    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t)) ||
+    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t, false)) ||
         (rc = target_open(cli, &t, o.dry_run ? DB_READ : DB_WRITE))) {
         target_release(&t);
         return rc;
@@ -530,10 +566,11 @@ static json_t *plan_json(const struct migrate_plan *p)
     return a;
 }
 
-static int inspect(struct cli *cli, const char *env, struct target *t, struct migrate_result *res)
+static int inspect(struct cli *cli, const char *env, struct target *t, struct migrate_result *res,
+                   bool tolerate)
 {
     int rc;
-    if ((rc = target_env(cli, env, false, t)) || (rc = target_files(cli, t)) ||
+    if ((rc = target_env(cli, env, false, t)) || (rc = target_files(cli, t, tolerate)) ||
         (rc = target_open(cli, t, DB_READ)))
         return rc;
     struct db_opts o = {0};
@@ -573,9 +610,24 @@ static void render_status(struct cli *cli, json_t *doc, FILE *out)
                 bad ? cli_reset(cli) : "", at ? at : "-",
                 json_string_value(json_object_get(r, "name")));
     }
+    json_t *diags = json_object_get(doc, "diagnostics");
+    json_array_foreach(diags, i, r)
+    {
+        const char *sev = json_string_value(json_object_get(r, "severity"));
+        long long line = json_integer_value(json_object_get(r, "line"));
+        fprintf(out, "%s%-14s%s  %s", cli_red(cli), strcmp(sev, "error") ? sev : "invalid",
+                cli_reset(cli), json_string_value(json_object_get(r, "file")));
+        if (line)
+            fprintf(out, ":%lld", line);
+        fprintf(out, ": %s\n", json_string_value(json_object_get(r, "message")));
+    }
     json_t *c = json_object_get(doc, "counts");
     fprintf(out, "%d applied, %d pending", (int)json_integer_value(json_object_get(c, "applied")),
             (int)json_integer_value(json_object_get(c, "pending")));
+    long long bad = json_integer_value(json_object_get(doc, "invalid_files"));
+    if (bad)
+        fprintf(out, ", %s%lld invalid file%s%s", cli_red(cli), bad, bad == 1 ? "" : "s",
+                cli_reset(cli));
     const char *extra[] = {"changed", "missing", "out_of_order"};
     for (int k = 0; k < 3; k++) {
         int v = (int)json_integer_value(json_object_get(c, extra[k]));
@@ -602,13 +654,21 @@ static int verb_status(struct cli *cli, const struct cli_args *args)
         return rc;
     struct target t = {0};
     struct migrate_result res = {0};
-    rc = inspect(cli, o.env, &t, &res);
-    if (rc == 0)
-        cli_emit(cli,
-                 json_pack("{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", 1, "environment", t.env->name,
-                           "database", db_describe(t.db), "marker", marker_json(&res.marker),
-                           "counts", counts_json(&res.plan), "migrations", plan_json(&res.plan)),
-                 render_status);
+    rc = inspect(cli, o.env, &t, &res, true);
+    if (rc == 0) {
+        /* a file that does not parse is listed with the rest, and the status is not ok */
+        size_t bad = problem_files(&t);
+        json_t *doc =
+            json_pack("{s:b, s:s, s:s, s:o, s:o, s:o}", "ok", bad == 0, "environment", t.env->name,
+                      "database", db_describe(t.db), "marker", marker_json(&res.marker), "counts",
+                      counts_json(&res.plan), "migrations", plan_json(&res.plan));
+        if (t.have_problems) {
+            json_object_set_new(doc, "invalid_files", json_integer((json_int_t)bad));
+            json_object_set_new(doc, "diagnostics", cli_diags_json(&t.file_problems));
+        }
+        cli_emit(cli, doc, render_status);
+        rc = bad ? OTAP_EINVALID : 0;
+    }
     migrate_result_release(&res);
     target_release(&t);
     return rc;
@@ -649,7 +709,7 @@ static int verb_verify(struct cli *cli, const struct cli_args *args)
                          manifest_name(cli));
     struct target t = {0};
     struct migrate_result res = {0};
-    rc = inspect(cli, o.env, &t, &res);
+    rc = inspect(cli, o.env, &t, &res, false);
     if (rc) {
         migrate_result_release(&res);
         target_release(&t);
@@ -831,92 +891,127 @@ static void render_lint(struct cli *cli, json_t *doc, FILE *out)
     render_lint_findings(cli, findings, out);
     int files = (int)json_integer_value(json_object_get(doc, "files"));
     int open = (int)json_integer_value(json_object_get(doc, "unacknowledged"));
+    int invalid = (int)json_integer_value(json_object_get(doc, "invalid_files"));
+    json_t *skipped = json_object_get(doc, "skipped");
     int ack = (int)json_array_size(findings) - open;
+    size_t i;
+    json_t *sk;
+    json_array_foreach(skipped, i, sk)
+        fprintf(out, "skipped %s: not SQL (lint its SQL: 'alembic upgrade --sql' writes it)\n",
+                json_string_value(sk));
+    bool clean = !open && !invalid && !json_array_size(skipped);
     if (open)
         fprintf(out, "%d finding%s to fix or acknowledge in %d file%s", open, open == 1 ? "" : "s",
                 files, files == 1 ? "" : "s");
-    else if (!cli->quiet)
+    else if (clean && !cli->quiet)
         fprintf(out, "%s%d file%s: no unsafe statement%s", cli_green(cli), files,
                 files == 1 ? "" : "s", cli_reset(cli));
-    if (open || !cli->quiet)
+    else if (!clean && !files)
+        fprintf(out, "no file linted");
+    else if (!clean)
+        fprintf(out, "%d file%s linted: no unsafe statement", files, files == 1 ? "" : "s");
+    if (invalid)
+        fprintf(out, "; %s%d file%s could not be read or parsed%s", cli_red(cli), invalid,
+                invalid == 1 ? "" : "s", cli_reset(cli));
+    if (json_array_size(skipped))
+        fprintf(out, "; %zu skipped", json_array_size(skipped));
+    if (open || !clean || !cli->quiet)
         fprintf(out, ack ? " (%d acknowledged)\n" : "\n", ack);
 }
 
+/* Reads the files named on the command line: SQL ones parsed plain, others skipped. */
+static void lint_read_given(int argc, char **argv, struct migration_set *given,
+                            struct diag_list *dl, json_t *skipped)
+{
+    for (int i = 1; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (n < 4 || strcasecmp(argv[i] + n - 4, ".sql")) {
+            json_array_append_new(skipped, json_string(argv[i]));
+            continue;
+        }
+        struct strbuf sb = STRBUF_INIT;
+        if (strbuf_read_file(&sb, argv[i], MIGRATION_MAX_BYTES) < 0) {
+            diag_add_at(dl, DIAG_ERROR, argv[i], 0, 0, "cannot read: %s",
+                        errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+            strbuf_release(&sb);
+            continue;
+        }
+        const char *base = strrchr(argv[i], '/');
+        size_t len;
+        char *text = strbuf_detach(&sb, &len);
+        struct migration mg;
+        if (migration_parse_plain_take(&mg, base ? base + 1 : argv[i], argv[i], text, len, dl) == 0)
+            *XPUSH(&given->items, &given->n, &given->alloc) = mg;
+        else
+            migration_release(&mg);
+    }
+}
+
+/*
+ * Lints what parsed, and lists with it what did not and what was passed
+ * over: exit 3 when a file could not be parsed, 4 when a file given was
+ * skipped (lint cannot vouch for it), else 1 for findings.
+ */
 static int verb_lint(struct cli *cli, const struct cli_args *args)
 {
-    int rc;
-    int argc = args->argc;
-    char **argv = args->argv;
+    int rc = 0;
     struct target t = {0};
     struct diag_list dl;
     diag_list_init(&dl, "");
     struct migration_set given = {0};
     const struct migration_set *set;
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++) {
-            struct strbuf sb = STRBUF_INIT;
-            if (strbuf_read_file(&sb, argv[i], MIGRATION_MAX_BYTES) < 0) {
-                diag_add_at(&dl, DIAG_ERROR, argv[i], 0, 0, "cannot read: %s",
-                            errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
-                strbuf_release(&sb);
-                continue;
-            }
-            const char *base = strrchr(argv[i], '/');
-            size_t len;
-            char *text = strbuf_detach(&sb, &len);
-            struct migration mg;
-            if (migration_parse_take(&mg, base ? base + 1 : argv[i], argv[i], text, len, &dl) == 0)
-                *XPUSH(&given.items, &given.n, &given.alloc) = mg;
-            else
-                migration_release(&mg);
-        }
+    json_t *skipped = json_array();
+    if (args->argc > 1) {
+        lint_read_given(args->argc, args->argv, &given, &dl, skipped);
         set = &given;
+    } else if (!cli->m || !cli->m->database.url_var) {
+        diag_list_release(&dl);
+        json_decref(skipped);
+        return cli_error(cli, OTAP_EINVALID, "%s: name the files to lint",
+                         cli->m ? "the manifest has no 'database' section"
+                                : "no otap.yaml here or above");
     } else {
-        if (!cli->m->database.url_var) {
+        if ((rc = target_files(cli, &t, true))) {
             diag_list_release(&dl);
-            return cli_error(cli, OTAP_EINVALID,
-                             "%s has no 'database' section: name the files to lint",
-                             manifest_name(cli));
-        }
-        rc = target_files(cli, &t);
-        if (rc) {
-            diag_list_release(&dl);
+            json_decref(skipped);
             target_release(&t);
             return rc;
         }
         set = &t.set;
+        if (t.have_problems) {
+            diag_list_release(&dl);
+            dl = t.file_problems;
+            t.have_problems = false;
+        }
     }
-    if (diag_count(&dl, DIAG_ERROR)) {
-        if (cli->json)
-            cli_emit(cli,
-                     json_pack("{s:b, s:{s:s, s:s}, s:o}", "ok", 0, "error", "code", "invalid",
-                               "message", "invalid migration files", "diagnostics",
-                               cli_diags_json(&dl)),
-                     NULL);
-        else
-            cli_print_diags(cli, &dl, stderr);
-        rc = OTAP_EINVALID;
-    } else {
-        if (!cli->quiet && !cli->json)
-            cli_print_diags(cli, &dl, stderr);
-        struct dblint_report rep = {0};
-        for (size_t i = 0; i < set->n; i++)
-            dblint_migration(&set->items[i], &rep);
-        size_t open = dblint_unacknowledged(&rep);
-        cli_emit(cli,
-                 json_pack("{s:b, s:i, s:i, s:o}", "ok", open == 0, "files", (int)set->n,
-                           "unacknowledged", (int)open, "findings", lint_json(&rep)),
-                 render_lint);
-        rc = open ? OTAP_EFOUND : 0;
-        dblint_report_release(&rep);
+    size_t invalid = 0;
+    for (size_t i = 0; i < dl.n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = dl.items[k].severity == DIAG_ERROR &&
+                   !strcmp(diag_file(&dl, &dl.items[k]), diag_file(&dl, &dl.items[i]));
+        invalid += dl.items[i].severity == DIAG_ERROR && !seen;
     }
+    if (!cli->json && (invalid || !cli->quiet))
+        cli_print_diags(cli, &dl, stderr);
+    struct dblint_report rep = {0};
+    for (size_t i = 0; i < set->n; i++)
+        dblint_migration(&set->items[i], &rep);
+    size_t open = dblint_unacknowledged(&rep);
+    size_t nskipped = json_array_size(skipped);
+    cli_emit(cli,
+             json_pack("{s:b, s:i, s:i, s:i, s:o, s:o, s:o}", "ok",
+                       open == 0 && !invalid && !nskipped, "files", (int)set->n, "unacknowledged",
+                       (int)open, "invalid_files", (int)invalid, "skipped", skipped, "findings",
+                       lint_json(&rep), "diagnostics", cli_diags_json(&dl)),
+             render_lint);
+    rc = invalid ? OTAP_EINVALID : nskipped ? OTAP_EREFUSED : open ? OTAP_EFOUND : 0;
+    dblint_report_release(&rep);
     migration_set_release(&given);
     diag_list_release(&dl);
     target_release(&t);
     return rc;
 }
-
-/* ---- dispatch --------------------------------------------------------- */
 
 static int verb_marker_init(struct cli *cli, const struct cli_args *args)
 {
@@ -1204,7 +1299,13 @@ static const struct cmd verbs[] = {
         .name = "lint",
         .summary = "unsafe statements in the up sections (all migrations, or FILEs)",
         .synopsis = "[FILE...]",
-        .about = "Acknowledge a finding with '-- otap:allow RULE REASON' on or before it.\n"
+        .flags = CMD_MANIFEST_OPTIONAL,
+        .about = "FILEs need no otap.yaml: dbmate files, or any .sql file (Flyway's V1__x.sql,\n"
+                 "sqitch's deploy/*.sql, 'alembic upgrade --sql' output), a file without\n"
+                 "'-- migrate:' markers being one up section. Other files are skipped and\n"
+                 "named (exit 4: lint cannot vouch for them); a file that does not parse is\n"
+                 "listed with the rest (exit 3).\n"
+                 "Acknowledge a finding with '-- otap:allow RULE REASON' on or before it.\n"
                  "Rules: add-column-not-null, alter-column-type, cluster,\n"
                  "concurrently-in-transaction, constraint-not-valid, drop-column,\n"
                  "drop-table, index-not-concurrent, lock-table, missing-lock-timeout,\n"

@@ -35,9 +35,15 @@ INSERT INTO users (name) VALUES ('  a;b  ');
 -- migrate:down
 DROP TABLE users;
 "
+# before the file exists: no database yet, every migration pending, nothing created
 run db status --env development
-expect_eq 5 "$rc" "status before the file exists"
-grep -q "cannot open 'sqlite:db/dev.sqlite3'" "$work/err" || fail "$(cat "$work/err")"
+expect_eq 0 "$rc" "status before the file exists: $(cat "$work/err")"
+grep -q "sqlite:db/dev.sqlite3 (no database yet)" "$work/out" || fail "$(cat "$work/out")"
+grep -q "0 applied, 1 pending" "$work/out" || fail "$(cat "$work/out")"
+run db migrate --env development --dry-run
+expect_eq 0 "$rc" "dry run before the file exists: $(cat "$work/err")"
+grep -q "1 migration to apply" "$work/out" || fail "$(cat "$work/out")"
+[ ! -e db/dev.sqlite3 ] || fail "status or a dry run created the database file"
 run db migrate --env development
 expect_eq 0 "$rc" "migrate: $(cat "$work/err")"
 [ -f db/dev.sqlite3 ] || fail "the database is not in the project root"

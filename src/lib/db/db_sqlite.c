@@ -376,10 +376,21 @@ int db_sqlite_open(struct db *db, enum db_open_mode mode, struct otap_err *err)
     db->ops = &sqlite_ops;
     int flags =
         mode == DB_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    if (mode == DB_READ && access(db->path, F_OK) < 0)
-        return otap_err_set(err, OTAP_EEXTERNAL, "cannot open '%s': %s", db->desc, strerror(errno));
+    const char *file = db->path;
+    if (mode == DB_READ && access(db->path, F_OK) < 0) {
+        if (errno != ENOENT)
+            return otap_err_set(err, OTAP_EEXTERNAL, "cannot open '%s': %s", db->desc,
+                                strerror(errno));
+        /* not created yet: read it as the empty database its first migrate will find, without
+         * creating the file (status and --dry-run write nothing) */
+        file = ":memory:";
+        flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY;
+        char *desc = xasprintf("%s (no database yet)", db->desc);
+        free(db->desc);
+        db->desc = desc;
+    }
     sqlite3 *c = NULL;
-    int r = sqlite3_open_v2(db->path, &c, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int r = sqlite3_open_v2(file, &c, flags | SQLITE_OPEN_NOMUTEX, NULL);
     db->conn = c;
     if (r != SQLITE_OK)
         return sq_fail(db, "cannot open", err);

@@ -77,8 +77,8 @@ char *migrate_drift_message(const struct migrate_entry *e)
                          e->file->path, e->applied->applied_at, e->file->checksum,
                          e->applied->checksum);
     case MIGRATE_MISSING:
-        return xasprintf("migration %s_%s was applied on %s but its file is gone", e->version,
-                         e->applied->name, e->applied->applied_at);
+        return xasprintf("migration %s%s%s was applied on %s but its file is gone", e->version,
+                         *e->applied->name ? "_" : "", e->applied->name, e->applied->applied_at);
     case MIGRATE_OUT_OF_ORDER:
         return xasprintf("%s is not applied but is older than the newest applied migration: "
                          "give it a newer version",

@@ -62,38 +62,45 @@ void migration_next_version(const struct migration_set *set, time_t now,
 
 const char migration_template[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
 
-static int two(const char *p)
+/* A file name's name part: letters, digits, '_', '-' and '.' (add.users.email). */
+static bool file_name_part_valid(const char *s, size_t len)
 {
-    return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-/* YYYYMMDDHHMMSS with a plausible date and time. */
-static bool version_valid(const char *v)
-{
-    for (int i = 0; i < MIGRATION_VERSION_LEN; i++)
-        if (v[i] < '0' || v[i] > '9')
+    if (!len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
             return false;
-    int mon = two(v + 4), day = two(v + 6), hh = two(v + 8), mm = two(v + 10), ss = two(v + 12);
-    return mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hh < 24 && mm < 60 && ss < 60;
+    }
+    return true;
 }
 
-/* Splits "YYYYMMDDHHMMSS_name.sql"; returns false when the name does not fit. */
-static bool parse_file_name(const char *file, char version[MIGRATION_VERSION_LEN + 1], char **name)
+/*
+ * Splits a file name as dbmate reads it (^(\d+).*\.sql$): the version is
+ * the leading number, any length up to MIGRATION_VERSION_MAX (001,
+ * 20240301, a UTC time); the name is the rest without one leading '_',
+ * '-' or '.', and may hold dots ("003_add.users.email.sql"), or be empty
+ * ("7.sql"). Returns false when the file name does not fit.
+ */
+static bool parse_file_name(const char *file, char version[MIGRATION_VERSION_MAX + 1], char **name)
 {
     size_t len = strlen(file);
-    if (len < MIGRATION_VERSION_LEN + 6 || strcmp(file + len - 4, ".sql") ||
-        file[MIGRATION_VERSION_LEN] != '_')
+    if (len < 5 || strcmp(file + len - 4, ".sql"))
         return false;
-    memcpy(version, file, MIGRATION_VERSION_LEN);
-    version[MIGRATION_VERSION_LEN] = '\0';
-    if (!version_valid(version))
+    size_t digits = strspn(file, "0123456789");
+    if (!digits || digits > MIGRATION_VERSION_MAX)
         return false;
-    char *n = xstrndup(file + MIGRATION_VERSION_LEN + 1, len - MIGRATION_VERSION_LEN - 5);
-    if (!migration_name_valid(n)) {
-        free(n);
+    size_t stem = len - 4, from = digits;
+    if (from < stem && strchr("_-.", file[from]))
+        from++;
+    if (from < stem && !file_name_part_valid(file + from, stem - from))
         return false;
-    }
-    *name = n;
+    if (from == stem && from != digits)
+        return false; /* "001_.sql": a separator and no name */
+    memcpy(version, file, digits);
+    version[digits] = '\0';
+    *name = xstrndup(file + from, stem - from);
     return true;
 }
 
@@ -164,18 +171,22 @@ static const char *transaction_statement(const struct migration *mg, const struc
     return NULL;
 }
 
-int migration_parse_take(struct migration *mg, const char *file_name, const char *display,
-                         char *text, size_t len, struct diag_list *diags)
+static int parse(struct migration *mg, const char *file_name, const char *display, char *text,
+                 size_t len, struct diag_list *diags, bool plain)
 {
     size_t before = diag_count(diags, DIAG_ERROR);
     memset(mg, 0, sizeof(*mg));
     mg->text = text;
     mg->len = len;
     mg->path = xstrdup(display);
-    if (!parse_file_name(file_name, mg->version, &mg->name)) {
+    if (plain) {
+        /* any SQL file: its name is only a name */
+        mg->name = xstrdup(file_name);
+    } else if (!parse_file_name(file_name, mg->version, &mg->name)) {
         diag_add_at(diags, DIAG_ERROR, display, 0, 0,
-                    "not a migration name: want YYYYMMDDHHMMSS_name.sql (a valid UTC time, "
-                    "then letters, digits, '_' or '-')");
+                    "not a migration name: want VERSION_name.sql or VERSION.sql, the version "
+                    "a number ('otap db new' writes a UTC time, YYYYMMDDHHMMSS), the name "
+                    "letters, digits, '_', '-' or '.'");
         mg->name = xstrdup("");
     }
     sha256_hex(text, len, mg->checksum);
@@ -231,7 +242,14 @@ int migration_parse_take(struct migration *mg, const char *file_name, const char
                             "(is a ';' missing?)",
                             s->stmts[k].line);
     }
-    if (!mg->up.present) {
+    /* a plain SQL file (Flyway, sqitch, 'alembic upgrade --sql') is one up section that
+     * manages its own transactions */
+    bool whole = plain && !mg->up.present && !mg->down.present;
+    if (whole) {
+        mg->up.present = true;
+        mg->up.transaction = false;
+        mg->up.line = 1;
+    } else if (!mg->up.present) {
         diag_add_at(diags, DIAG_ERROR, display, 1, 1,
                     "no '-- migrate:up' line: a migration starts with its up section");
     } else if (mg->down.present && down_off < up_off) {
@@ -245,7 +263,7 @@ int migration_parse_take(struct migration *mg, const char *file_name, const char
     for (size_t k = 0; k < s->nstmts; k++) {
         const struct sql_stmt *st = &s->stmts[k];
         struct migration_section *sec = NULL;
-        if (st->off > up_off && (!mg->down.present || st->off < down_off))
+        if (whole || (st->off > up_off && (!mg->down.present || st->off < down_off)))
             sec = &mg->up;
         else if (mg->down.present && st->off > down_off)
             sec = &mg->down;
@@ -270,6 +288,18 @@ int migration_parse_take(struct migration *mg, const char *file_name, const char
     if (!mg->up.n)
         diag_add_at(diags, DIAG_WARNING, display, mg->up.line, 1, "the up section is empty");
     return 0;
+}
+
+int migration_parse_take(struct migration *mg, const char *file_name, const char *display,
+                         char *text, size_t len, struct diag_list *diags)
+{
+    return parse(mg, file_name, display, text, len, diags, false);
+}
+
+int migration_parse_plain_take(struct migration *mg, const char *file_name, const char *display,
+                               char *text, size_t len, struct diag_list *diags)
+{
+    return parse(mg, file_name, display, text, len, diags, true);
 }
 
 void migration_release(struct migration *mg)

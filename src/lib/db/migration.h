@@ -32,7 +32,10 @@
 #include "base/sha256.h"
 #include "db/sql_split.h"
 
+/* the versions 'otap db new' writes: a UTC time, YYYYMMDDHHMMSS */
 #define MIGRATION_VERSION_LEN 14
+/* the versions files may have, as dbmate reads them: any leading number (001, 20240301) */
+#define MIGRATION_VERSION_MAX 64
 /* A migration larger than this is refused rather than read. */
 #define MIGRATION_MAX_BYTES (64u << 20)
 
@@ -44,8 +47,8 @@ struct migration_section {
 };
 
 struct migration {
-    char version[MIGRATION_VERSION_LEN + 1];
-    char *name; /* the part after the version, without .sql */
+    char version[MIGRATION_VERSION_MAX + 1];
+    char *name; /* the part after "VERSION_", without .sql; "" for VERSION.sql */
     char *path; /* as shown in messages: the migrations folder joined with the file */
     char *text; /* the whole file, NUL-terminated */
     size_t len;
@@ -66,6 +69,14 @@ struct migration_set {
  */
 int migration_parse_take(struct migration *mg, const char *file_name, const char *display,
                          char *text, size_t len, struct diag_list *diags);
+/*
+ * The same for any SQL file given by name (otap db lint FILE): the name
+ * needs no version, and a file without '-- migrate:' markers (Flyway's
+ * V1__x.sql, sqitch's deploy/x.sql, 'alembic upgrade --sql' output) is
+ * one up section that manages its own transactions.
+ */
+int migration_parse_plain_take(struct migration *mg, const char *file_name, const char *display,
+                               char *text, size_t len, struct diag_list *diags);
 void migration_release(struct migration *mg);
 
 /*

@@ -54,6 +54,48 @@ static void test_migration_next_version(void **state)
     assert_string_equal(v, "20270101000000");
 }
 
+/* File names as dbmate reads them: any leading number, a name with dots, or none. */
+static void test_migration_file_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *version, *name; /* version NULL: refused */
+    } cases[] = {
+        {"20260101000001_users.sql", "20260101000001", "users"},
+        {"001_x.sql", "001", "x"},
+        {"20240301_add_index.sql", "20240301", "add_index"},
+        {"7.sql", "7", ""},
+        {"003_add.users.email.sql", "003", "add.users.email"},
+        {"99999999999999_late.sql", "99999999999999", "late"},
+        {"users.sql", NULL, NULL},
+        {"_001.sql", NULL, NULL},
+        {"001-users.sql", "001", "users"},
+        {"1234example.sql", "1234", "example"},
+        {"001_.sql", NULL, NULL},
+        {"001_a b.sql", NULL, NULL},
+        {"001_users.txt.sql", "001", "users.txt"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct diag_list dl;
+        diag_list_init(&dl, "db/migrations");
+        struct migration mg;
+        char *text = strdup("-- migrate:up\nSELECT 1;\n");
+        int rc = migration_parse_take(&mg, cases[i].file, cases[i].file, text, strlen(text), &dl);
+        if (cases[i].version) {
+            if (rc != 0)
+                fail_msg("'%s' refused: %s", cases[i].file, dl.n ? dl.items[0].msg : "?");
+            assert_string_equal(mg.version, cases[i].version);
+            assert_string_equal(mg.name, cases[i].name);
+        } else {
+            if (rc == 0)
+                fail_msg("'%s' accepted as %s", cases[i].file, mg.version);
+            assert_non_null(strstr(dl.items[0].msg, "not a migration name"));
+        }
+        migration_release(&mg);
+        diag_list_release(&dl);
+    }
+}
+
 static void test_db_schema_first_difference(void **state)
 {
     (void)state;
@@ -68,6 +110,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migration_name_from),
         cmocka_unit_test(test_migration_next_version),
+        cmocka_unit_test(test_migration_file_names),
         cmocka_unit_test(test_db_schema_first_difference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
