@@ -9,6 +9,7 @@
  *   dump-schema  write the live schema to the manifest's schema file
  *   marker       init or check the environment marker
  *   lint         unsafe statements in migration files
+ *   baseline     record the files another tool already applied, once their objects exist
  *   guard        run the team's own migration tool behind the same checks
  *
  * Commands that write take the environment's whole config contract as a
@@ -1060,13 +1061,37 @@ static char **guard_env(struct cli *cli, struct target *t)
     return envp;
 }
 
+/* Appends one ledger entry (details stolen); returns its sequence number, 0 when it failed. */
+static long long ledger_note(struct cli *cli, struct target *t, const char *action,
+                             const char *subject, json_t *details)
+{
+    struct store *s;
+    if (cli_store_open(cli, &s) < 0) {
+        json_decref(details);
+        return 0;
+    }
+    struct otap_err err = OTAP_ERR_INIT;
+    long long seq = 0;
+    int rc = store_begin(s, &err);
+    if (rc == 0)
+        rc = ledger_append(s, t->actor, action, t->env->name, subject, details, &seq, &err);
+    else
+        json_decref(details);
+    rc = store_end(s, rc, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%swarning:%s the ledger did not record %s: %s\n", cli_yellow(cli),
+                cli_reset(cli), action, err.msg ? err.msg : "store failed");
+        seq = 0;
+    }
+    otap_err_release(&err);
+    store_close(s);
+    return seq;
+}
+
 /* The ledger's migrate.external entry; returns its sequence number, or 0 when it failed. */
 static long long guard_record(struct cli *cli, struct target *t, char **cmd, int status,
                               long long ms)
 {
-    struct store *s;
-    if (cli_store_open(cli, &s) < 0)
-        return 0;
     const char *slash = strrchr(cmd[0], '/');
     const char *tool = slash ? slash + 1 : cmd[0];
     json_t *argv = json_array();
@@ -1079,23 +1104,7 @@ static long long guard_record(struct cli *cli, struct target *t, char **cmd, int
         json_object_set_new(details, "exit_status", json_integer(WEXITSTATUS(status)));
     else if (WIFSIGNALED(status))
         json_object_set_new(details, "signal", json_integer(WTERMSIG(status)));
-    struct otap_err err = OTAP_ERR_INIT;
-    long long seq = 0;
-    int rc = store_begin(s, &err);
-    if (rc == 0)
-        rc =
-            ledger_append(s, t->actor, "migrate.external", t->env->name, tool, details, &seq, &err);
-    else
-        json_decref(details);
-    rc = store_end(s, rc, &err);
-    if (rc < 0) {
-        fprintf(stderr, "%swarning:%s the ledger did not record the run: %s\n", cli_yellow(cli),
-                cli_reset(cli), err.msg ? err.msg : "store failed");
-        seq = 0;
-    }
-    otap_err_release(&err);
-    store_close(s);
-    return seq;
+    return ledger_note(cli, t, "migrate.external", tool, details);
 }
 
 static void render_guard(struct cli *cli, json_t *doc, FILE *out)
@@ -1182,6 +1191,85 @@ static int verb_guard(struct cli *cli, const struct cli_args *args)
                               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                                     : 1;
         }
+    }
+    otap_err_release(&err);
+    migrate_result_release(&res);
+    target_release(&t);
+    return rc;
+}
+
+/* ---- baseline: take over a database another tool migrated -------------- */
+
+static void render_baseline(struct cli *cli, json_t *doc, FILE *out)
+{
+    const char *env = json_string_value(json_object_get(doc, "environment"));
+    json_t *versions = json_object_get(doc, "versions");
+    size_t n = json_array_size(versions);
+    bool dry = json_is_true(json_object_get(doc, "dry_run"));
+    long long checked = json_integer_value(json_object_get(doc, "objects_checked"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(versions, i, v) fprintf(out, "%s %s\n", dry ? "would record" : "recorded",
+                                               json_string_value(json_object_get(v, "file")));
+    fprintf(out, "%s%s: %zu migration%s %s as applied on %s (%s; %lld object%s found)%s%s\n",
+            dry ? "" : cli_green(cli), env, n, n == 1 ? "" : "s", dry ? "to record" : "recorded",
+            json_string_value(json_object_get(doc, "database")),
+            json_is_true(json_object_get(doc, "from_dbmate"))
+                ? "the versions dbmate's schema_migrations holds"
+                : "the files in the folder",
+            checked, checked == 1 ? "" : "s", dry ? " (dry run: nothing written)" : "",
+            dry ? "" : cli_reset(cli));
+}
+
+static int verb_baseline(struct cli *cli, const struct cli_args *args)
+{
+    struct db_opts o;
+    int rc = parse_opts(cli, args, OPT_ENV | OPT_DRY_RUN | OPT_TO | OPT_LOCK_WAIT, &o);
+    if (rc || (rc = cli_operands_at_most(cli, args, 0)))
+        return rc;
+    struct target t = {0};
+    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t, false)) ||
+        (rc = target_open(cli, &t, o.dry_run ? DB_READ : DB_WRITE))) {
+        target_release(&t);
+        return rc;
+    }
+    struct migrate_request rq = request_for(cli, &t, &o);
+    struct migrate_result res;
+    struct otap_err err = OTAP_ERR_INIT;
+    bool from_dbmate = false;
+    size_t checked = 0;
+    rc = migrate_baseline(&rq, &res, &from_dbmate, &checked, &err);
+    if (rc == OTAP_EREFUSED) {
+        char *what = xasprintf("baseline %s", t.env->name);
+        rc = refused(cli, what, res.refusals, res.nrefusals,
+                     json_pack("{s:o, s:b, s:I}", "marker", marker_json(&res.marker), "from_dbmate",
+                               from_dbmate, "objects_checked", (json_int_t)checked));
+        free(what);
+    } else if (rc < 0) {
+        rc = cli_error(cli, rc, "%s", err.msg);
+    } else {
+        json_t *versions = json_array();
+        json_t *recorded = json_array();
+        for (size_t i = 0; i < res.nsteps; i++) {
+            const struct migration *mg = res.steps[i].mg;
+            json_array_append_new(versions,
+                                  json_pack("{s:s, s:s, s:s, s:s}", "version", mg->version, "name",
+                                            mg->name, "file", mg->path, "checksum", mg->checksum));
+            json_array_append_new(recorded, json_string(mg->version));
+        }
+        long long seq = 0;
+        if (!o.dry_run)
+            seq = ledger_note(cli, &t, "migrate.baseline", db_describe(t.db),
+                              json_pack("{s:o, s:b, s:I}", "versions", recorded, "from_dbmate",
+                                        from_dbmate, "objects_checked", (json_int_t)checked));
+        else
+            json_decref(recorded);
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:b, s:b, s:I, s:o, s:I}", "ok", 1, "environment",
+                           t.env->name, "database", db_describe(t.db), "dry_run", o.dry_run,
+                           "from_dbmate", from_dbmate, "objects_checked", (json_int_t)checked,
+                           "versions", versions, "ledger_seq", (json_int_t)seq),
+                 render_baseline);
     }
     otap_err_release(&err);
     migrate_result_release(&res);
@@ -1276,6 +1364,28 @@ static const struct cmd verbs[] = {
         .name = "marker",
         .summary = "init: write ENV's marker; check: exit 4 unless it proves ENV",
         .verbs = marker_verbs,
+    },
+    {
+        .name = "baseline",
+        .summary = "take over a database another tool migrated: record its files as applied",
+        .synopsis = "--env ENV [--to VERSION] [--dry-run] [--lock-wait DURATION]",
+        .opts =
+            (const struct cli_opt[]){
+                ENV_OPT,
+                {"to", 0, "VERSION", "record the files up to this version only"},
+                {"dry-run", 'n', NULL, "check and list what would be recorded; write nothing"},
+                LOCK_WAIT_OPT,
+                {0},
+            },
+        .about = "Records migration files as applied (by 'baseline', with their checksums)\n"
+                 "without running them: the versions dbmate's schema_migrations holds when the\n"
+                 "database has that table, else every file up to --to. First the checks\n"
+                 "'db migrate' makes (the marker: 'otap db marker init' marks a database\n"
+                 "another tool created; the hard lock on a protected ENV), then every table,\n"
+                 "index, view, sequence, type and added column those files leave behind must\n"
+                 "exist. Anything missing: exit 4, each listed, nothing recorded. The ledger\n"
+                 "records migrate.baseline.\n",
+        .run = verb_baseline,
     },
     {
         .name = "guard",

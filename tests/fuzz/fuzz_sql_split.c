@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the SQL statement splitter, the migration file
- * parser on top of it and the lint over its tokens: any bytes give either
+ * parser on top of it (also as a plain SQL file), the lint over its tokens
+ * and the baseline's reading of the objects it creates: any bytes give either
  * a clean error or statements that lie inside the input, in order, on
  * lines that exist, and never a crash, a leak or a hang.
  */
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/baseline.h"
 #include "db/dblint.h"
 #include "db/migration.h"
 #include "db/sql_split.h"
@@ -49,6 +51,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < rep.n; i++)
             if (!rep.items[i].rule || rep.items[i].line < 1)
                 abort();
+        dblint_report_release(&rep);
+        const struct migration *one[] = {&mg};
+        struct baseline_objects objs;
+        baseline_objects_of(one, 1, &objs);
+        for (size_t i = 0; i < objs.n; i++)
+            if (!objs.items[i].name || !*objs.items[i].name || objs.items[i].line < 1 ||
+                (objs.items[i].kind == DB_OBJ_COLUMN) != (objs.items[i].column != NULL))
+                abort();
+        baseline_objects_release(&objs);
+    }
+    migration_release(&mg);
+    diag_list_release(&dl);
+
+    /* the same bytes as a plain SQL file (otap db lint FILE) */
+    copy = xmalloc(size + 1);
+    memcpy(copy, data, size);
+    copy[size] = '\0';
+    diag_list_init(&dl, "fuzz");
+    if (migration_parse_plain_take(&mg, "V1__fuzz.sql", "fuzz", copy, size, &dl) == 0) {
+        struct dblint_report rep = {0};
+        dblint_migration(&mg, &rep);
         dblint_report_release(&rep);
     }
     migration_release(&mg);

@@ -10,6 +10,8 @@
 #  - production: the whole hard lock, each unmet condition listed, nothing run
 #  - while the tool runs, 'otap db migrate' waits for the lock
 #  - sqitch deploy with tool_scheme db:pg
+#  - db baseline on PostgreSQL: types, sequences, quoted tables, indexes,
+#    materialized views, added and renamed columns, drops and renames
 #  - the URL's password, printed by the tool, never leaves otap whole
 set -euo pipefail
 . "$SRC/tests/harness/lib.sh"
@@ -207,6 +209,62 @@ run env DATABASE_URL="$sq" "$OTAP" db guard --env development -- sh -c 'exec sqi
 expect_eq 0 "$rc" "guarded sqitch: $(err) $(cat "$work/out")"
 expect_eq 1 "$(q "$sq" "SELECT count(*) FROM pg_tables WHERE tablename = 'widgets'")" "sqitch deployed"
 grep -q "widgets" "$work/out" || fail "sqitch's output: $(cat "$work/out")"
+
+# ---- baseline on PostgreSQL: every kind of object, drops and renames followed ----------
+bl=$(mkdb baseline)
+mkdir -p "$work/bl/db/migrations"
+cd "$work/bl"
+sed 's/tool_scheme: db:pg/tool_scheme: postgres/' "$proj/otap.yaml" >otap.yaml
+cat >db/migrations/001_schema.sql <<'SQL'
+-- migrate:up
+CREATE TYPE mood AS ENUM ('ok', 'meh');
+CREATE SEQUENCE IF NOT EXISTS ticket_seq;
+CREATE TABLE "Accounts" (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS accounts_name ON "Accounts" (name);
+CREATE TABLE scratch (id int);
+CREATE MATERIALIZED VIEW account_names AS SELECT name FROM "Accounts";
+SQL
+cat >db/migrations/002_more.sql <<'SQL'
+-- migrate:up
+ALTER TABLE "Accounts" ADD COLUMN IF NOT EXISTS Email text, ADD CONSTRAINT email_set CHECK (Email <> '');
+ALTER TABLE "Accounts" RENAME COLUMN email TO mail;
+DROP TABLE scratch;
+CREATE TABLE old_name (id int);
+ALTER TABLE old_name RENAME TO new_name;
+CREATE INDEX ON new_name (id);
+SQL
+cat >db/migrations/003_later.sql <<'SQL'
+-- migrate:up
+CREATE TABLE later (id int);
+SQL
+# what another tool left: the first two files' objects (no scratch, new_name renamed)
+psql "$bl" -XAtq -v ON_ERROR_STOP=1 <<'SQL'
+CREATE TYPE mood AS ENUM ('ok', 'meh');
+CREATE SEQUENCE ticket_seq;
+CREATE TABLE "Accounts" (id bigint PRIMARY KEY, name text NOT NULL, mail text);
+CREATE UNIQUE INDEX accounts_name ON "Accounts" (name);
+CREATE MATERIALIZED VIEW account_names AS SELECT name FROM "Accounts";
+CREATE TABLE new_name (id int);
+SQL
+DATABASE_URL=$bl "$OTAP" -q db marker init --env development >/dev/null
+run env DATABASE_URL="$bl" "$OTAP" db baseline --env development --to 002
+expect_eq 0 "$rc" "baseline on PostgreSQL: $(err)"
+grep -q "2 migrations recorded as applied .*the files in the folder; 7 objects found" "$work/out" || fail "$(cat "$work/out")"
+expect_eq "001 002" "$(q "$bl" "SELECT string_agg(version, ' ' ORDER BY version) FROM otap_schema_migrations")" "recorded"
+run env DATABASE_URL="$bl" "$OTAP" --json db status --env development
+jq -e '[.migrations[].state] == ["applied", "applied", "pending"]' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+# a database missing some of it: each missing object named, nothing recorded
+bl2=$(mkdb baseline2)
+psql "$bl2" -XAtq -c 'CREATE TABLE "Accounts" (id bigint PRIMARY KEY, name text NOT NULL)'
+DATABASE_URL=$bl2 "$OTAP" -q db marker init --env development >/dev/null
+run env DATABASE_URL="$bl2" "$OTAP" db baseline --env development --to 002
+expect_eq 4 "$rc" "baseline of a database that lacks objects"
+for want in "creates type mood" "creates sequence ticket_seq" "creates index accounts_name" \
+  "creates view account_names" "adds column mail to \"Accounts\"" "creates table new_name"; do
+  grep -qF "$want, which the database does not have" "$work/err" || fail "not named: $want: $(err)"
+done
+grep -q "scratch" "$work/err" && fail "a dropped table was expected: $(err)"
+expect_eq 0 "$(q "$bl2" "SELECT count(*) FROM pg_tables WHERE tablename = 'otap_schema_migrations'")" "a refused baseline wrote"
 
 # ---- the password never leaves otap whole -------------------------------------------
 cd "$proj"

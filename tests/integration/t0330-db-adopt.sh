@@ -7,6 +7,8 @@
 #    listed with the rest; migrate refuses (exit 3) and writes nothing
 #  - status and migrate --dry-run before the SQLite file exists: no
 #    database yet, every migration pending, nothing created
+#  - db baseline takes over what dbmate applied (its schema_migrations),
+#    after the marker and only when the tables its files create exist
 #  - db lint FILE without otap.yaml: dbmate files and plain SQL (Flyway,
 #    sqitch), a skipped .py named and never "no unsafe statement" alone
 set -euo pipefail
@@ -85,6 +87,48 @@ expect_eq alice "$(sqlite3 db/dev.sqlite3 "SELECT name FROM users")" "dbmate's o
 run "$OTAP" db status --env development
 expect_eq 0 "$rc" "status after"
 grep -q "6 applied, 0 pending" "$work/out" || fail "$(out)"
+
+# ---- baseline: a database dbmate migrated, taken over ---------------------------------------
+taken=$work/taken
+mkdir -p "$taken"
+cd "$taken"
+cp "$proj/otap.yaml" .
+mkdir -p db/migrations
+cp "$SRC"/tests/fixtures/dbmate/db/migrations/*.sql db/migrations/
+export DATABASE_URL=sqlite:db/app.sqlite3
+# what 'dbmate up' left after the first of its two test migrations
+sqlite3 db/app.sqlite3 "create table users (id integer, name varchar(255));
+  insert into users values (1, 'alice');
+  create table schema_migrations (version varchar(128) primary key);
+  insert into schema_migrations values ('20151129054053');"
+run "$OTAP" db baseline --env development
+expect_eq 4 "$rc" "baseline without a marker"
+grep -q "no marker table bk_env_marker" "$work/err" || fail "$(err)"
+"$OTAP" -q db marker init --env development >/dev/null
+sqlite3 db/app.sqlite3 "alter table users rename to people"
+run "$OTAP" db baseline --env development
+expect_eq 4 "$rc" "baseline with a missing table"
+grep -q "20151129054053_test_migration.sql:2 creates table users, which the database does not have" "$work/err" || fail "$(err)"
+expect_eq 0 "$(sqlite3 db/app.sqlite3 "SELECT count(*) FROM sqlite_master WHERE name = 'otap_schema_migrations'")" "a refused baseline wrote"
+sqlite3 db/app.sqlite3 "alter table people rename to users"
+run "$OTAP" db baseline --env development --dry-run
+expect_eq 0 "$rc" "baseline dry run: $(err)"
+grep -q "would record db/migrations/20151129054053_test_migration.sql" "$work/out" || fail "$(out)"
+run "$OTAP" db baseline --env development
+expect_eq 0 "$rc" "baseline: $(err)"
+grep -q "1 migration recorded as applied .*the versions dbmate's schema_migrations holds" "$work/out" || fail "$(out)"
+expect_eq "20151129054053|baseline" "$(sqlite3 db/app.sqlite3 "SELECT version, applied_by FROM otap_schema_migrations")" "recorded by baseline"
+expect_eq "$(sha256sum db/migrations/20151129054053_test_migration.sql | cut -d' ' -f1)" \
+  "$(sqlite3 db/app.sqlite3 "SELECT checksum FROM otap_schema_migrations")" "its checksum"
+run "$OTAP" --json db status --env development
+jq -e '[.migrations[] | .state] == ["applied", "pending"]' "$work/out" >/dev/null || fail "status after the baseline: $(out)"
+"$OTAP" --json ledger show | jq -e '[.entries[] | select(.action == "migrate.baseline")] | length == 1' >/dev/null ||
+  fail "the ledger has no migrate.baseline"
+run "$OTAP" db migrate --env development
+expect_eq 0 "$rc" "migrate after the baseline: $(err)"
+grep -q "1 migration applied" "$work/out" || fail "$(out)"
+expect_eq 1 "$(sqlite3 db/app.sqlite3 "SELECT count(*) FROM users")" "the baselined migration did not run again"
+export DATABASE_URL=sqlite:db/dev.sqlite3
 
 # ---- lint any SQL, no otap.yaml needed --------------------------------------------------------
 loose=$work/loose

@@ -198,6 +198,96 @@ int db_table_exists(struct db *db, const char *table, bool *exists, struct otap_
     return db->ops->table_exists(db, table, exists, err);
 }
 
+const char *db_object_kind_name(enum db_object_kind kind)
+{
+    static const char *const names[] = {"table", "index", "view", "sequence", "type", "column"};
+    return names[kind];
+}
+
+/* "a"."b" or a.b as SQLite's catalog names it: the last part, quotes removed */
+static char *sqlite_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    const char *last = dot && dot[1] ? dot + 1 : name;
+    size_t n = strlen(last);
+    if (n >= 2 && (last[0] == '"' || last[0] == '`' || last[0] == '['))
+        return xstrndup(last + 1, n - 2);
+    return xstrdup(last);
+}
+
+/* A column as PostgreSQL's catalog holds it: quoted as written, else lower case. */
+static char *pg_column(const char *column)
+{
+    size_t n = strlen(column);
+    if (n >= 2 && column[0] == '"')
+        return xstrndup(column + 1, n - 2);
+    char *c = xstrdup(column);
+    for (char *p = c; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return c;
+}
+
+int db_object_exists(struct db *db, enum db_object_kind kind, const char *name, const char *column,
+                     bool *exists, struct otap_err *err)
+{
+    struct strvec rows = STRVEC_INIT;
+    int rc;
+    if (db->kind == DB_SQLITE) {
+        if (kind == DB_OBJ_SEQUENCE || kind == DB_OBJ_TYPE) {
+            *exists = true;
+            return 0;
+        }
+        char *n = sqlite_name(name);
+        char *c = column ? sqlite_name(column) : NULL;
+        static const char *const types[] = {"table", "index", "view"};
+        const char *p[] = {n, kind == DB_OBJ_COLUMN ? c : types[kind]};
+        rc = db->ops->query_column(
+            db,
+            kind == DB_OBJ_COLUMN
+                ? "SELECT 1 FROM pragma_table_info($1) WHERE name = $2 COLLATE NOCASE"
+                : "SELECT 1 FROM sqlite_master WHERE name = $1 COLLATE NOCASE AND type = $2",
+            2, p, &rows, err);
+        free(n);
+        free(c);
+    } else if (kind == DB_OBJ_COLUMN) {
+        char *c = pg_column(column);
+        const char *p[] = {name, c};
+        rc = db->ops->query_column(db,
+                                   "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                   "to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT "
+                                   "attisdropped",
+                                   2, p, &rows, err);
+        free(c);
+    } else {
+        const char *p[] = {name};
+        rc = db->ops->query_column(db,
+                                   kind == DB_OBJ_TYPE
+                                       ? "SELECT 1 WHERE to_regtype($1) IS NOT NULL"
+                                       : "SELECT 1 WHERE to_regclass($1) IS NOT NULL",
+                                   1, p, &rows, err);
+    }
+    if (rc == 0)
+        *exists = rows.n > 0;
+    strvec_release(&rows);
+    return rc;
+}
+
+int db_dbmate_versions(struct db *db, struct strvec *out, bool *present, struct otap_err *err)
+{
+    int rc = db->ops->table_exists(db, "schema_migrations", present, err);
+    if (rc < 0 || !*present)
+        return rc;
+    return db->ops->query_column(db, "SELECT version FROM schema_migrations ORDER BY version", 0,
+                                 NULL, out, err);
+}
+
+int db_record_applied(struct db *db, const struct db_record *recs, size_t n, struct otap_err *err)
+{
+    int rc = db->ops->migrations_init(db, err);
+    return rc < 0 ? rc : db->ops->record(db, recs, n, err);
+}
+
 int db_user_table_count(struct db *db, long *count, struct otap_err *err)
 {
     return db->ops->user_table_count(db, count, err);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/strvec.h"
 
 enum db_kind { DB_POSTGRES, DB_SQLITE };
 
@@ -101,6 +102,26 @@ void db_unlock(struct db *db);
 
 /* Does table (unquoted, in the default schema) exist? */
 int db_table_exists(struct db *db, const char *table, bool *exists, struct otap_err *err);
+/* What a migration creates, as a baseline checks it (db/baseline.c). */
+enum db_object_kind {
+    DB_OBJ_TABLE,
+    DB_OBJ_INDEX,
+    DB_OBJ_VIEW,
+    DB_OBJ_SEQUENCE,
+    DB_OBJ_TYPE,
+    DB_OBJ_COLUMN,
+};
+const char *db_object_kind_name(enum db_object_kind kind);
+/*
+ * Does the object exist? name as SQL writes it (maybe schema-qualified,
+ * maybe quoted); for DB_OBJ_COLUMN name is the table and column the
+ * column. A kind SQLite does not have (sequence, type) exists there.
+ */
+int db_object_exists(struct db *db, enum db_object_kind kind, const char *name, const char *column,
+                     bool *exists, struct otap_err *err);
+/* The versions dbmate recorded (its schema_migrations table), oldest first; none without it. */
+int db_dbmate_versions(struct db *db, struct strvec *out, bool *present, struct otap_err *err);
+
 /* Tables and views outside the system schemas. */
 int db_user_table_count(struct db *db, long *count, struct otap_err *err);
 
@@ -117,6 +138,9 @@ int db_migrations_applied(struct db *db, struct db_applied_list *out, struct ota
 struct db_record {
     const char *version, *name, *checksum, *actor;
 };
+
+/* Records migrations as applied without running them (a baseline), all in one transaction. */
+int db_record_applied(struct db *db, const struct db_record *recs, size_t n, struct otap_err *err);
 
 /*
  * Runs stmts and records rec, as one transaction when transaction is

@@ -5,6 +5,7 @@
 #ifndef OTAP_DB_IMPL_H
 #define OTAP_DB_IMPL_H
 
+#include "base/strvec.h"
 #include "db/db.h"
 
 struct db_ops {
@@ -23,6 +24,11 @@ struct db_ops {
                    const char *version, struct db_failure *fail, struct otap_err *err);
     int (*sync)(struct db *db, struct otap_err *err);
     int (*dump_schema)(struct db *db, char **out, struct otap_err *err);
+    /* the first column of every row a read-only query returns ("" for NULL) */
+    int (*query_column)(struct db *db, const char *sql, int nparams, const char *const *params,
+                        struct strvec *out, struct otap_err *err);
+    /* records migrations as applied without running them, all in one transaction */
+    int (*record)(struct db *db, const struct db_record *recs, size_t n, struct otap_err *err);
     void (*close)(struct db *db);
 };
 

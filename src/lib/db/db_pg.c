@@ -219,6 +219,36 @@ static int pg_migrations_applied(struct db *db, struct db_applied_list *out, str
     return 0;
 }
 
+static int pg_query_column(struct db *db, const char *sql, int nparams, const char *const *params,
+                           struct strvec *out, struct otap_err *err)
+{
+    PGresult *r;
+    int rc = pg_exec(db, sql, nparams, params, &r, "cannot read the schema", err);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        strvec_push(out, PQgetisnull(r, i, 0) ? "" : PQgetvalue(r, i, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int pg_record(struct db *db, const struct db_record *recs, size_t n, struct otap_err *err)
+{
+    int rc = pg_exec(db, "BEGIN", 0, NULL, NULL, "cannot begin", err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *p[] = {recs[i].version, recs[i].name, recs[i].checksum, recs[i].actor};
+        rc = pg_exec(
+            db,
+            "INSERT INTO " DB_MIGRATIONS_TABLE
+            " (version, name, checksum, applied_by, duration_ms) VALUES ($1, $2, $3, $4, 0)",
+            4, p, NULL, "cannot record the migration", err);
+    }
+    if (rc == 0)
+        return pg_exec(db, "COMMIT", 0, NULL, NULL, "cannot commit", err);
+    PQclear(PQexec(conn_of(db), "ROLLBACK"));
+    return rc;
+}
+
 /* PostgreSQL counts the error position in characters; otap in bytes. */
 static long char_to_byte(const struct db_stmt *st, long chars)
 {
@@ -495,6 +525,8 @@ static const struct db_ops pg_ops = {
     .lock = pg_lock,
     .unlock = pg_unlock,
     .table_exists = pg_table_exists,
+    .query_column = pg_query_column,
+    .record = pg_record,
     .user_table_count = pg_user_table_count,
     .marker_read = pg_marker_read,
     .marker_write = pg_marker_write,

@@ -219,6 +219,45 @@ static int sq_migrations_applied(struct db *db, struct db_applied_list *out, str
     return rc;
 }
 
+static int sq_query_column(struct db *db, const char *sql, int nparams, const char *const *params,
+                           struct strvec *out, struct otap_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_prepare(db, sql, params, nparams, &st, "cannot read the schema", err);
+    if (rc < 0)
+        return rc;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        strvec_push(out, t ? (const char *)t : "");
+    }
+    if (s != SQLITE_DONE)
+        rc = sq_fail(db, "cannot read the schema", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_record(struct db *db, const struct db_record *recs, size_t n, struct otap_err *err)
+{
+    int rc = sq_exec(db, "BEGIN IMMEDIATE", "cannot begin", err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sqlite3_stmt *st = NULL;
+        const char *p[] = {recs[i].version, recs[i].name, recs[i].checksum, recs[i].actor};
+        rc = sq_prepare(db,
+                        "INSERT INTO " DB_MIGRATIONS_TABLE
+                        " (version, name, checksum, applied_at, applied_by, duration_ms) "
+                        "VALUES ($1, $2, $3, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), $4, 0)",
+                        p, 4, &st, "cannot record the migration", err);
+        if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
+            rc = sq_fail(db, "cannot record the migration", err);
+        sqlite3_finalize(st);
+    }
+    if (rc == 0)
+        return sq_exec(db, "COMMIT", "cannot commit", err);
+    sqlite3_exec(conn_of(db), "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 static void fill_failure(struct db *db, struct db_failure *fail, size_t idx, const char *base,
                          const char *at)
 {
@@ -359,6 +398,8 @@ static const struct db_ops sqlite_ops = {
     .lock = sq_lock,
     .unlock = sq_unlock,
     .table_exists = sq_table_exists,
+    .query_column = sq_query_column,
+    .record = sq_record,
     .user_table_count = sq_user_table_count,
     .marker_read = sq_marker_read,
     .marker_write = sq_marker_write,

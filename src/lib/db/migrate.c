@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db/migrate.h"
+#include "db/baseline.h"
 #include "base/monotime.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -400,6 +401,97 @@ int migrate_guard_begin(const struct migrate_request *rq, struct migrate_result 
 void migrate_guard_end(const struct migrate_request *rq)
 {
     db_unlock(rq->db);
+}
+
+/* The files a baseline records: dbmate's versions when it kept any, else all; up to rq->to. */
+static int baseline_pick(const struct migrate_request *rq, struct migrate_result *res,
+                         bool *from_dbmate, struct otap_err *err)
+{
+    struct strvec dbmate = STRVEC_INIT;
+    int rc = db_dbmate_versions(rq->db, &dbmate, from_dbmate, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < dbmate.n; i++)
+        if (!migration_set_find(rq->set, dbmate.items[i]))
+            refuse(res,
+                   "dbmate's schema_migrations holds version %s, which no file in the "
+                   "migrations folder has",
+                   dbmate.items[i]);
+    for (size_t i = 0; i < res->plan.n; i++) {
+        const struct migrate_entry *e = &res->plan.items[i];
+        if (e->state != MIGRATE_PENDING && e->state != MIGRATE_OUT_OF_ORDER)
+            continue;
+        if (rq->to && strcmp(e->version, rq->to) > 0)
+            continue;
+        bool wanted = !*from_dbmate;
+        for (size_t k = 0; k < dbmate.n && !wanted; k++)
+            wanted = !strcmp(dbmate.items[k], e->version);
+        if (wanted)
+            XPUSH(&res->steps, &res->nsteps, &res->steps_alloc)->mg = e->file;
+    }
+    strvec_release(&dbmate);
+    return 0;
+}
+
+int migrate_baseline(const struct migrate_request *rq, struct migrate_result *res,
+                     bool *from_dbmate, size_t *objects_checked, struct otap_err *err)
+{
+    memset(res, 0, sizeof(*res));
+    *objects_checked = 0;
+    if (rq->to && !migration_set_find(rq->set, rq->to))
+        return otap_err_set(err, OTAP_ENOTFOUND, "--to %s names no migration in the folder",
+                            rq->to);
+    int rc = rq->dry_run ? 0 : db_lock(rq->db, rq->lock_wait_ms, err);
+    if (rc < 0)
+        return rc;
+    check_safety(rq, res, true);
+    if (res->marker.state == MARKER_UNREADABLE)
+        return unlock_return(rq, OTAP_EREFUSED);
+    if ((rc = load_plan(rq, res, err)) < 0 || (rc = baseline_pick(rq, res, from_dbmate, err)) < 0)
+        return unlock_return(rq, rc);
+    if (!res->nsteps && !res->nrefusals)
+        refuse(res, "no migration file is left to baseline%s",
+               *from_dbmate ? " among the versions dbmate's schema_migrations holds" : "");
+
+    /* the database must hold what the files leave behind */
+    const struct migration **mgs = xcalloc(res->nsteps ? res->nsteps : 1, sizeof(*mgs));
+    for (size_t i = 0; i < res->nsteps; i++)
+        mgs[i] = res->steps[i].mg;
+    struct baseline_objects objs;
+    baseline_objects_of(mgs, res->nsteps, &objs);
+    free(mgs);
+    for (size_t i = 0; i < objs.n && rc == 0; i++) {
+        const struct baseline_object *o = &objs.items[i];
+        bool exists = false;
+        rc = db_object_exists(rq->db, o->kind, o->name, o->column, &exists, err);
+        if (rc == 0 && !exists) {
+            if (o->kind == DB_OBJ_COLUMN)
+                refuse(res, "%s:%d adds column %s to %s, which the database does not have",
+                       o->mg->path, o->line, o->column, o->name);
+            else
+                refuse(res, "%s:%d creates %s %s, which the database does not have", o->mg->path,
+                       o->line, db_object_kind_name(o->kind), o->name);
+        }
+    }
+    *objects_checked = objs.n;
+    baseline_objects_release(&objs);
+    if (rc < 0)
+        return unlock_return(rq, rc);
+    if (res->nrefusals)
+        return unlock_return(rq, OTAP_EREFUSED);
+    if (rq->dry_run)
+        return 0;
+
+    struct db_record *recs = xcalloc(res->nsteps, sizeof(*recs));
+    for (size_t i = 0; i < res->nsteps; i++) {
+        const struct migration *mg = res->steps[i].mg;
+        recs[i] = (struct db_record){mg->version, mg->name, mg->checksum, "baseline"};
+    }
+    rc = db_record_applied(rq->db, recs, res->nsteps, err);
+    free(recs);
+    if (rc == 0)
+        rc = db_sync(rq->db, err);
+    return unlock_return(rq, rc);
 }
 
 void migrate_result_release(struct migrate_result *res)

@@ -135,6 +135,19 @@ int migrate_marker_init(const struct migrate_request *rq, struct migrate_result 
 int migrate_guard_begin(const struct migrate_request *rq, struct migrate_result *res,
                         struct otap_err *err);
 void migrate_guard_end(const struct migrate_request *rq);
+/*
+ * Takes over a database another tool migrated: records the migration
+ * files as applied (by "baseline", with their checksums), without running
+ * them. Which files: those whose versions dbmate's schema_migrations
+ * holds when the database has that table, else every file; with rq->to,
+ * only up to it. Under the run lock, after the checks 'db migrate' makes
+ * (marker, hard lock), and only when every table, index, view, sequence,
+ * type and added column those files leave behind exists; every missing
+ * one is a refusal. res->steps are the migrations recorded (to be
+ * recorded, on a dry run); *from_dbmate says where the versions came from.
+ */
+int migrate_baseline(const struct migrate_request *rq, struct migrate_result *res,
+                     bool *from_dbmate, size_t *objects_checked, struct otap_err *err);
 void migrate_result_release(struct migrate_result *res);
 
 #endif
