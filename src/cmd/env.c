@@ -126,14 +126,25 @@ static void render_show(struct cli *cli, json_t *doc, FILE *out)
 {
     size_t i;
     json_t *v;
-    fprintf(out, "%-28s %-44s %s\n", "VARIABLE", "VALUE", "SOURCE");
+    /* the columns as wide as their longest entry, so long names and values stay aligned */
+    int wname = (int)strlen("VARIABLE"), wvalue = (int)strlen("(not set)");
+    json_array_foreach(json_object_get(doc, "variables"), i, v)
+    {
+        json_t *value = json_object_get(v, "value");
+        int n = (int)strlen(json_string_value(json_object_get(v, "name")));
+        int l = json_is_string(value) ? (int)strlen(json_string_value(value)) : 0;
+        wname = n > wname ? n : wname;
+        wvalue = l > wvalue && l <= 60 ? l : wvalue;
+    }
+    fprintf(out, "%-*s  %-*s  %s\n", wname, "VARIABLE", wvalue, "VALUE", "SOURCE");
     json_array_foreach(json_object_get(doc, "variables"), i, v)
     {
         json_t *value = json_object_get(v, "value");
         const char *alias = json_string_value(json_object_get(v, "alias"));
         const char *note = json_string_value(json_object_get(v, "note"));
         const char *source = json_string_value(json_object_get(v, "source"));
-        fprintf(out, "%-28s %-44s %s%s%s%s%s\n", json_string_value(json_object_get(v, "name")),
+        fprintf(out, "%-*s  %-*s  %s%s%s%s%s\n", wname,
+                json_string_value(json_object_get(v, "name")), wvalue,
                 json_is_string(value) ? json_string_value(value) : "(not set)",
                 source ? source : "-", alias ? " via " : "", alias ? alias : "", note ? "; " : "",
                 note ? note : "");

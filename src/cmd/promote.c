@@ -241,8 +241,8 @@ const struct cmd cmd_rollback = {
             {0},
         },
     .about = "Redeploys the build that was live in ENV before the current one, or\n"
-             "BUILD (a version or digest that was live in ENV before): the seeds'\n"
-             "\"redeploy the previous tag\". Gates are not asked again (the build passed\n"
+             "BUILD (a version or digest that was live in ENV before): \"redeploy the\n"
+             "previous tag\". Gates are not asked again (the build passed\n"
              "them to get there); migrations are not run (they only go forward). The\n"
              "config contract, the driver, the readiness probe and the database marker\n"
              "must hold, and the same steps (deploy, ready, smoke, live) are recorded.\n",

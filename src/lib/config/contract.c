@@ -652,6 +652,17 @@ static void check_required_and_types(struct contract_eval *ev)
             strbuf_release(&ways);
             continue;
         }
+        bool local_placeholder = false;
+        for (size_t k = 0; k < v->nplaceholder_envs && v->type == CT_SECRET; k++)
+            local_placeholder |= !strcmp(v->placeholder_envs[k], ev->env->name);
+        if (local_placeholder && contract_is_placeholder(cv->value)) {
+            /* the template as shipped runs here; the stages that matter still refuse it */
+            problem(ev, DIAG_WARNING, envset_find(&ev->set, cv->alias ? cv->alias : v->name),
+                    "'%s' holds a placeholder, which otap.yaml allows in %s only "
+                    "(placeholders_in)",
+                    v->name, ev->env->name);
+            continue;
+        }
         char *msg = contract_check_value(v, cv->value);
         if (msg) {
             const struct envvar *from =
@@ -705,38 +716,72 @@ static void check_unknown(struct contract_eval *ev)
     free(cand);
 }
 
+/* "FILE:LINE" without the line: where a value came from, as a file */
+static char *source_file(const char *source)
+{
+    const char *colon = strrchr(source, ':');
+    return colon ? xstrndup(source, (size_t)(colon - source)) : xstrdup(source);
+}
+
 /*
  * Staging and production need their own credentials (seed 004 §9): a
- * secret equal to the one another environment's files give is an error.
+ * secret equal to the one another environment's files give is an error,
+ * reported once per secret however many environments share it, and as
+ * the shared file's problem when one file gives it to all of them.
  */
 static void check_shared_secrets(struct contract_eval *ev)
 {
     if (ev->env->stage != STAGE_A && ev->env->stage != STAGE_P)
         return;
     const struct manifest *m = ev->m;
-    for (size_t o = 0; o < m->nenvs; o++) {
-        const struct manifest_env *other = &m->envs[o];
-        if (other == ev->env)
-            continue;
-        struct contract_eval oe;
+    struct contract_eval *others = xcalloc(m->nenvs ? m->nenvs : 1, sizeof(*others));
+    bool *have = xcalloc(m->nenvs ? m->nenvs : 1, sizeof(bool));
+    for (size_t o = 0; o < m->nenvs; o++)
         /* files only: the process environment is this run's, not the other's */
-        if (contract_eval(&oe, m, ev->diags.file, other->name, NULL, NULL) < 0)
+        have[o] = &m->envs[o] != ev->env &&
+                  contract_eval(&others[o], m, ev->diags.file, m->envs[o].name, NULL, NULL) == 0;
+    for (size_t i = 0; i < ev->nvalues; i++) {
+        const struct contract_value *mine = &ev->values[i];
+        if (mine->var->type != CT_SECRET || !mine->value)
             continue;
-        for (size_t i = 0; i < ev->nvalues; i++) {
-            const struct contract_value *mine = &ev->values[i];
-            const struct contract_value *theirs = &oe.values[i];
-            if (mine->var->type != CT_SECRET || !mine->value || !theirs->value ||
-                strcmp(mine->value, theirs->value))
+        struct strbuf names = STRBUF_INIT, sources = STRBUF_INIT;
+        size_t n = 0;
+        bool one_file = mine->source != NULL;
+        char *my_file = mine->source ? source_file(mine->source) : NULL;
+        for (size_t o = 0; o < m->nenvs; o++) {
+            const struct contract_value *theirs = have[o] ? &others[o].values[i] : NULL;
+            if (!theirs || !theirs->value || strcmp(mine->value, theirs->value))
                 continue;
+            char *their_file = theirs->source ? source_file(theirs->source) : NULL;
+            one_file = one_file && their_file && !strcmp(my_file, their_file);
+            free(their_file);
+            strbuf_addf(&names, "%s%s", n ? ", " : "", m->envs[o].name);
+            strbuf_addf(&sources, "%s%s", n ? ", " : "", theirs->source ? theirs->source : "?");
+            n++;
+        }
+        if (n) {
             const struct envvar *from =
                 envset_find(&ev->set, mine->alias ? mine->alias : mine->var->name);
-            problem(ev, DIAG_ERROR, from,
-                    "'%s' in %s is the same as in %s (%s); use separate credentials per "
-                    "environment",
-                    mine->var->name, ev->env->name, other->name, theirs->source);
+            if (one_file)
+                problem(ev, DIAG_ERROR, from,
+                        "'%s' comes from the shared %s for %s and %s; give each environment its "
+                        "own",
+                        mine->var->name, my_file, names.buf, ev->env->name);
+            else
+                problem(ev, DIAG_ERROR, from,
+                        "'%s' in %s is the same as in %s (%s); use separate credentials per "
+                        "environment",
+                        mine->var->name, ev->env->name, names.buf, sources.buf);
         }
-        contract_eval_release(&oe);
+        free(my_file);
+        strbuf_release(&names);
+        strbuf_release(&sources);
     }
+    for (size_t o = 0; o < m->nenvs; o++)
+        if (have[o])
+            contract_eval_release(&others[o]);
+    free(others);
+    free(have);
 }
 
 int contract_eval(struct contract_eval *ev, const struct manifest *m, const char *manifest_name,

@@ -287,7 +287,7 @@ int migrate_down(const struct migrate_request *rq, struct migrate_result *res, s
     if (rq->env->protected)
         return otap_err_set(err, OTAP_EREFUSED,
                             "%s is protected: roll forward with a new migration instead "
-                            "(seed 004 §5.3: forward fixes only)",
+                            "(forward fixes only)",
                             rq->env->name);
     int rc = rq->dry_run ? 0 : db_lock(rq->db, rq->lock_wait_ms, err);
     if (rc < 0)

@@ -395,6 +395,7 @@ void manifest_free(struct manifest *m)
         struct contract_var *v = &m->config[i];
         free(v->name);
         xfree_strv(v->required_envs, v->nrequired_envs);
+        xfree_strv(v->placeholder_envs, v->nplaceholder_envs);
         free(v->default_value);
         xfree_strv(v->aliases, v->naliases);
         free(v->description);

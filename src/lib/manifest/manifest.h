@@ -109,6 +109,8 @@ struct contract_var {
     bool required_always;
     char **required_envs; /* required only in these environments */
     size_t nrequired_envs;
+    char **placeholder_envs; /* secret: a placeholder is accepted (warned) in these */
+    size_t nplaceholder_envs;
     char *default_value;
     char **aliases;
     size_t naliases;

@@ -33,9 +33,10 @@ const char *contract_type_name(enum contract_type t)
     return (size_t)t < sizeof(type_names) / sizeof(type_names[0]) - 1 ? type_names[t] : "?";
 }
 
-static const char *const var_keys[] = {"type",    "required",   "default", "aliases", "description",
-                                       "example", "values",     "schemes", "items",   "min",
-                                       "max",     "min_length", "one_of",  NULL};
+static const char *const var_keys[] = {
+    "type",    "required",   "default", "aliases",         "description",
+    "example", "values",     "schemes", "items",           "min",
+    "max",     "min_length", "one_of",  "placeholders_in", NULL};
 enum {
     VK_TYPE,
     VK_REQUIRED,
@@ -50,12 +51,13 @@ enum {
     VK_MAX,
     VK_MIN_LENGTH,
     VK_ONE_OF,
+    VK_PLACEHOLDERS_IN,
 };
 
 struct var_walk {
     struct contract_var *v;
-    struct manifest_pos key_pos[VK_ONE_OF + 1];
-    bool seen[VK_ONE_OF + 1];
+    struct manifest_pos key_pos[VK_PLACEHOLDERS_IN + 1];
+    bool seen[VK_PLACEHOLDERS_IN + 1];
     struct manifest_pos required_pos;
 };
 
@@ -154,6 +156,9 @@ static void var_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, s
         free(cv->one_of);
         cv->one_of = mf_get_str(c, v, kp, "one_of");
         break;
+    case VK_PLACEHOLDERS_IN:
+        mf_get_str_list(c, v, kp, "placeholders_in", &cv->placeholder_envs, &cv->nplaceholder_envs);
+        break;
     }
 }
 
@@ -172,6 +177,7 @@ static void check_var_keys(struct mf_ctx *c, struct var_walk *w)
         {VK_MIN, "min", (1u << CT_INT) | (1u << CT_PORT) | (1u << CT_DURATION)},
         {VK_MAX, "max", (1u << CT_INT) | (1u << CT_PORT) | (1u << CT_DURATION)},
         {VK_MIN_LENGTH, "min_length", (1u << CT_SECRET) | (1u << CT_STRING)},
+        {VK_PLACEHOLDERS_IN, "placeholders_in", 1u << CT_SECRET},
     };
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (w->seen[only[i].key] && !(only[i].types & (1u << v->type)))
@@ -242,6 +248,18 @@ void mf_check_config(struct mf_ctx *c)
             else
                 ERR(c, v->pos, "'%s' is required in unknown environment '%s'", v->name,
                     v->required_envs[r]);
+        }
+        /* a template's placeholder may stand in a local stage, never in a protected one */
+        for (size_t r = 0; r < v->nplaceholder_envs; r++) {
+            const struct manifest_env *e = manifest_env_find(m, v->placeholder_envs[r]);
+            if (!e)
+                ERR(c, v->pos, "'%s' allows placeholders in unknown environment '%s'", v->name,
+                    v->placeholder_envs[r]);
+            else if (e->protected || e->stage == STAGE_A || e->stage == STAGE_P)
+                ERR(c, v->pos,
+                    "'%s' cannot allow placeholders in %s: acceptance and production need a "
+                    "real secret",
+                    v->name, e->name);
         }
         for (size_t a = 0; a < v->naliases; a++) {
             const char *al = v->aliases[a];

@@ -36,7 +36,7 @@ static const char manifest_text[] =
     "  POSTGRES_HOST: { one_of: \"db:parts\", default: localhost }\n"
     "  POSTGRES_PORT: { type: port, one_of: \"db:parts\", default: \"5432\" }\n"
     "  SECRET_KEY: { type: secret, min_length: 32, aliases: [JWT_SECRET], required: "
-    "[staging, production] }\n"
+    "[staging, production], placeholders_in: [development] }\n"
     "  PORT: { type: port, default: \"9000\" }\n"
     "  DEBUG: { type: bool }\n"
     "  TIMEOUT: { type: duration }\n"
@@ -258,6 +258,61 @@ static void test_contract_shared_secret_across_environments(void **state)
     eval(p, "production", process, &ev);
     assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
     contract_eval_release(&ev);
+
+    /* one .env read by every environment: one message, naming the file */
+    write_file(p->dir, ".env.staging", "");
+    write_file(p->dir, ".env.production", "");
+    write_file(p->dir, ".env",
+               "DATABASE_URL=postgresql://h/db\nSECRET_KEY=Zq8vN3xT1pL6wR9yK2mB7cF4hJ0sD5gA\n");
+    eval(p, "production", process, &ev);
+    size_t shared = 0;
+    for (size_t i = 0; i < ev.diags.n; i++)
+        shared += strstr(ev.diags.items[i].msg, "SECRET_KEY") != NULL;
+    assert_int_equal(shared, 1);
+    assert_true(has(&ev, ".env", 2, "'SECRET_KEY' comes from the shared .env for "));
+    assert_true(has(&ev, ".env", 2, "staging and production; give each environment its own"));
+    contract_eval_release(&ev);
+}
+
+/* placeholders_in: the template's placeholder runs locally; staging and production refuse it */
+static void test_contract_placeholders_in(void **state)
+{
+    struct project *p = *state;
+    write_file(p->dir, ".env", "DATABASE_URL=postgresql://h/db\n");
+    char *process[] = {"SECRET_KEY=changethis", NULL};
+    struct contract_eval ev;
+    eval(p, "development", process, &ev);
+    assert_int_equal(diag_count(&ev.diags, DIAG_ERROR), 0);
+    assert_true(has(&ev, NULL, 0,
+                    "'SECRET_KEY' holds a placeholder, which otap.yaml allows in "
+                    "development only"));
+    contract_eval_release(&ev);
+    eval(p, "production", process, &ev);
+    assert_true(has(&ev, NULL, 0, "'SECRET_KEY' holds a placeholder, not a real secret"));
+    contract_eval_release(&ev);
+
+    /* never in a protected or acceptance stage, never an unknown environment */
+    static const char *const bad[] = {"[production]", "[staging]", "[devlopment]"};
+    static const char *const why[] = {"cannot allow placeholders in production",
+                                      "cannot allow placeholders in staging",
+                                      "allows placeholders in unknown environment 'devlopment'"};
+    for (size_t i = 0; i < 3; i++) {
+        char *text = xasprintf("project: t\nenvironments:\n  - { name: development }\n"
+                               "  - { name: staging }\n  - { name: production }\n"
+                               "config:\n  K: { type: secret, placeholders_in: %s }\n",
+                               bad[i]);
+        struct diag_list dl;
+        diag_list_init(&dl, "otap.yaml");
+        struct manifest *m = manifest_load_buffer(text, strlen(text), "otap.yaml", &dl);
+        assert_null(m);
+        bool found = false;
+        for (size_t k = 0; k < dl.n; k++)
+            found |= strstr(dl.items[k].msg, why[i]) != NULL;
+        if (!found)
+            fail_msg("no error '%s' for placeholders_in: %s", why[i], bad[i]);
+        diag_list_release(&dl);
+        free(text);
+    }
 }
 
 static void test_contract_child_env(void **state)
@@ -450,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_contract_secrets),
         cmocka_unit_test_setup_teardown(test_contract_shared_secret_across_environments, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_contract_placeholders_in, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contract_child_env, setup, teardown),
         cmocka_unit_test(test_contract_pg_urls),
         cmocka_unit_test_setup_teardown(test_contract_unknown_environment, setup, teardown),
