@@ -373,12 +373,26 @@ static void render_lint(struct cli *cli, json_t *doc, FILE *out)
                 (int)json_integer_value(json_object_get(f, "line")),
                 (int)json_integer_value(json_object_get(f, "column")),
                 json_string_value(json_object_get(f, "message")));
+    json_array_foreach(json_object_get(doc, "unresolved"), i, f)
+        fprintf(out,
+                "%s:%d:%d: %s reads a variable whose name is computed: otap cannot check it "
+                "against the contract\n",
+                json_string_value(json_object_get(f, "file")),
+                (int)json_integer_value(json_object_get(f, "line")),
+                (int)json_integer_value(json_object_get(f, "column")),
+                json_string_value(json_object_get(f, "read")));
     size_t n = json_array_size(json_object_get(doc, "findings"));
+    size_t u = json_array_size(json_object_get(doc, "unresolved"));
     int files = (int)json_integer_value(json_object_get(doc, "files"));
     int reads = (int)json_integer_value(json_object_get(doc, "reads"));
     if (n)
-        fprintf(out, "%zu environment read%s outside the contract (%d files, %d reads)\n", n,
-                n == 1 ? "" : "s", files, reads);
+        fprintf(out, "%zu environment read%s outside the contract%s (%d files, %d reads)\n", n,
+                n == 1 ? "" : "s", u ? ", and reads otap cannot resolve" : "", files, reads);
+    else if (u)
+        fprintf(out,
+                "%zu read%s otap cannot resolve; every read it can name is in the contract "
+                "(%d files, %d reads)\n",
+                u, u == 1 ? "" : "s", files, reads);
     else if (!cli->quiet)
         fprintf(out, "%severy environment read is in the contract%s (%d files, %d reads)\n",
                 cli_green(cli), cli_reset(cli), files, reads);
@@ -432,10 +446,17 @@ static int verb_lint(struct cli *cli, const struct cli_args *args)
                                                   h->name, "message", msg));
         free(msg);
     }
-    json_t *doc =
-        json_pack("{s:b, s:i, s:i, s:i, s:o}", "ok", json_array_size(findings) == 0, "files",
-                  (int)l.files, "skipped", (int)l.skipped, "reads", (int)l.n, "findings", findings);
-    bool clean = json_array_size(findings) == 0;
+    json_t *unresolved = json_array();
+    for (size_t i = 0; i < l.nunresolved; i++)
+        json_array_append_new(unresolved,
+                              json_pack("{s:s, s:i, s:i, s:s}", "file", l.unresolved[i].file,
+                                        "line", l.unresolved[i].line, "column", l.unresolved[i].col,
+                                        "read", l.unresolved[i].name));
+    /* a read otap cannot name is not vouched for: the lint is not clean */
+    bool clean = json_array_size(findings) == 0 && l.nunresolved == 0;
+    json_t *doc = json_pack("{s:b, s:i, s:i, s:i, s:o, s:o}", "ok", clean, "files", (int)l.files,
+                            "skipped", (int)l.skipped, "reads", (int)l.n, "findings", findings,
+                            "unresolved", unresolved);
     envlint_release(&l);
     cli_emit(cli, doc, render_lint);
     return clean ? OTAP_OK : OTAP_EFOUND;

@@ -6,8 +6,11 @@
  * process.env.X, process.env["X"], import.meta.env.X (JavaScript and
  * TypeScript), ENV["X"] and ENV.fetch("X") (Ruby).
  *
- * Reads with a computed name (getenv(name)) are not found: only literal
- * names can be checked against the contract.
+ * Also environ.get/setdefault/pop and "X" in environ (after "from os import
+ * environ"), const { X, Y } = process.env, and pydantic BaseSettings fields.
+ * Reads with a computed name (getenv(name), process.env[key]) cannot be
+ * checked against the contract: they are listed as unresolved, never
+ * counted as in it.
  */
 #ifndef OTAP_ENVLINT_H
 #define OTAP_ENVLINT_H
@@ -25,6 +28,9 @@ struct envlint_hit {
 struct envlint {
     struct envlint_hit *items;
     size_t n, alloc;
+    /* reads whose name is computed: name is the read as written (os.environ.get(key)) */
+    struct envlint_hit *unresolved;
+    size_t nunresolved, unresolved_alloc;
     size_t files;   /* files read */
     size_t skipped; /* binary or too large */
 };
@@ -40,6 +46,16 @@ int envlint_scan(const char *const *paths, size_t npaths, struct envlint *out,
 /* Scans one buffer; file is the name recorded in hits. */
 void envlint_scan_buffer(const char *data, size_t len, const char *file, struct envlint *out);
 void envlint_release(struct envlint *l);
+
+/*
+ * The settings a Python file's pydantic BaseSettings classes read: each
+ * annotated field at the class's top level, named by its alias or
+ * validation_alias when it has a literal one, under the model's
+ * env_prefix, in upper case (pydantic matches names in any case unless
+ * case_sensitive). A computed alias (AliasChoices, AliasPath) is
+ * unresolved. Appends to out (envlint_pydantic.c).
+ */
+void envlint_pydantic(const char *data, size_t len, const char *file, struct envlint *out);
 
 /* Variables a program may read without the contract naming them (PATH, HOME...). */
 int envlint_is_system_var(const char *name);

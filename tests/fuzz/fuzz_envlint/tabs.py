@@ -1,0 +1,2 @@
+class S(BaseSettings):
+										 x: int
