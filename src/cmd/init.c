@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config/adopt.h"
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/strbuf.h"
@@ -157,9 +158,12 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
 {
     if (cli->quiet)
         return;
-    fprintf(out, "wrote %s for project '%s'\nnext: otap check && otap explain\n",
+    fprintf(out, "wrote %s for project '%s'%s\nnext: otap check && otap explain\n",
             json_string_value(json_object_get(doc, "path")),
-            json_string_value(json_object_get(doc, "project")));
+            json_string_value(json_object_get(doc, "project")),
+            strcmp(json_string_value(json_object_get(doc, "from")), "repository")
+                ? ""
+                : " from what the repository has (review each guess)");
 }
 
 static int run(struct cli *cli, const struct cli_args *a)
@@ -180,15 +184,41 @@ static int run(struct cli *cli, const struct cli_args *a)
         free(project);
         return rc;
     }
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb, "%s%s\nproject: %s\n%s", template_head, project, project, template_body);
+    /* a repository that already has its tools: read them, else the blueprint */
+    struct adopt ad;
+    struct diag_list dl;
+    diag_list_init(&dl, "");
     struct otap_err err = OTAP_ERR_INIT;
+    char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+    int found = cli_flag(a, "template") ? 0 : adopt_read(*dir ? dir : "/", &ad, &dl, &err);
+    free(dir);
+    if (found < 0) {
+        rc = cli_fail(cli, found, &err);
+        diag_list_release(&dl);
+        free(project);
+        return rc;
+    }
+    if (!cli->json && !cli->quiet)
+        cli_print_diags(cli, &dl, stderr);
+    diag_list_release(&dl);
+    struct strbuf sb = STRBUF_INIT;
+    if (found) {
+        adopt_manifest(&ad, project, &sb);
+        adopt_release(&ad);
+    } else {
+        if (!cli_flag(a, "template"))
+            adopt_release(&ad);
+        strbuf_addf(&sb, "%s%s\nproject: %s\n%s", template_head, project, project, template_body);
+    }
     rc = fileio_write(path, sb.buf, sb.len, true, 0644, &err);
     strbuf_release(&sb);
     if (rc) {
         cli_error(cli, rc, "%s", err.msg);
     } else {
-        cli_emit(cli, json_pack("{s:b, s:s, s:s}", "ok", 1, "path", path, "project", project),
+        cli_emit(cli,
+                 json_pack("{s:b, s:s, s:s, s:s}", "ok", 1, "path", path, "project", project,
+                           "from", found ? "repository" : "template"),
                  render);
     }
     otap_err_release(&err);
@@ -203,11 +233,18 @@ const struct cmd cmd_init = {
     .opts =
         (const struct cli_opt[]){
             {"project", 'p', "NAME", "the project's name (default: the directory's)"},
+            {"template", 0, NULL, "write the blueprint even where the repository has its tools"},
             {0},
         },
-    .about = "Writes otap.yaml (or FILE) modelled on the DataBiz OTAP blueprint: four stages\n"
-             "and their branches, the 9000-9099 port registry, the canonical config contract\n"
-             "with its aliases, and the health contract.\n",
+    .about = "In a repository that already has its tools, reads them and writes what they\n"
+             "say, each guess with a comment naming its source: the variables of .env.example\n"
+             "and .env (types guessed; secrets by name, a shipped placeholder allowed in\n"
+             "development), the services of compose.yml or docker-compose.yml (ports,\n"
+             "depends_on, healthcheck paths; ${X:?} makes X required), the migration folders\n"
+             "(dbmate, Alembic, Prisma, Flyway), package.json scripts as gates, and the\n"
+             "workflows. Otherwise (or with --template) writes the DataBiz OTAP blueprint: four\n"
+             "stages and their branches, the 9000-9099 port registry, the canonical config\n"
+             "contract with its aliases, and the health contract.\n",
     .exits = "0 written, 2 bad project name, 4 the file exists (never overwritten),\n"
              "      5 the file cannot be written",
     .flags = CMD_REPORTS_JSON,
