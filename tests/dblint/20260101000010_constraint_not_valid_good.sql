@@ -1,5 +1,5 @@
 -- expect: none
--- migrate:up
+-- migrate:up transaction:false
 SET lock_timeout = '5s';
 ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;
 ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;

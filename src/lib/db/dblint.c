@@ -21,6 +21,10 @@
 const struct dblint_rule dblint_rules[] = {
     {"add-column-not-null", "a NOT NULL column without a default on an existing table",
      "add the column nullable (or with a DEFAULT), backfill it, then add the constraint"},
+    {"add-column-rewrite",
+     "a column whose default is volatile (random(), gen_random_uuid(), clock_timestamp()) or "
+     "that is GENERATED ... STORED rewrites the table under an exclusive lock",
+     "add the column without the default, set the default, then backfill in batches"},
     {"allow-unknown-rule", "an otap:allow comment names a rule that does not exist",
      "name one of the rules 'otap db lint --help' lists"},
     {"allow-without-reason", "an otap:allow comment gives no reason",
@@ -32,14 +36,18 @@ const struct dblint_rule dblint_rules[] = {
     {"concurrently-in-transaction", "CONCURRENTLY cannot run inside a transaction",
      "write 'transaction:false' after '-- migrate:up' and keep the statement on its own"},
     {"constraint-not-valid",
-     "a foreign key or check constraint without NOT VALID scans the table under lock",
+     "a foreign key or check constraint without NOT VALID (or validated in the transaction "
+     "that added it) scans the table under lock",
      "add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration"},
     {"drop-column", "dropping a column breaks the release that still reads it",
      "stop reading and writing the column in one release, drop it in a later one"},
     {"drop-table", "dropping a table breaks the release that still uses it",
      "stop using the table in one release, drop it in a later one"},
-    {"index-not-concurrent", "CREATE INDEX without CONCURRENTLY blocks writes to the table",
-     "use CREATE INDEX CONCURRENTLY in a migration marked transaction:false"},
+    {"index-not-concurrent",
+     "building or dropping an index without CONCURRENTLY (CREATE INDEX, DROP INDEX, ADD "
+     "UNIQUE or PRIMARY KEY without USING INDEX) blocks the table",
+     "CREATE or DROP INDEX CONCURRENTLY in a migration marked transaction:false (then ADD "
+     "CONSTRAINT ... USING INDEX)"},
     {"lock-table", "LOCK TABLE blocks every other session",
      "remove the explicit lock; let the statement take the lock it needs, with a lock_timeout"},
     {"missing-lock-timeout", "a statement that takes a strong lock with no lock_timeout set",
@@ -49,7 +57,8 @@ const struct dblint_rule dblint_rules[] = {
     {"rename-table", "renaming a table breaks the release that still uses the old name",
      "create the new table (or a view under the old name) and move over in steps"},
     {"set-not-null", "SET NOT NULL scans the whole table under an exclusive lock",
-     "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL"},
+     "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT "
+     "NULL (PostgreSQL 12+ uses the check instead of scanning)"},
     {"vacuum-full", "VACUUM FULL rewrites the table under an exclusive lock",
      "use plain VACUUM, or pg_repack for a rewrite without the long lock"},
     {NULL, NULL, NULL},
@@ -118,8 +127,20 @@ struct lint_ctx {
     size_t ncreated, created_alloc;
     bool lock_timeout_set;
     bool lock_timeout_reported;
+    bool explicit_tx; /* inside BEGIN ... COMMIT the migration wrote itself */
+    /* constraints added NOT VALID in this transaction: validating them here scans under lock */
+    char **not_valid;
+    size_t nnot_valid, not_valid_alloc;
     size_t stmt; /* index into the script */
 };
+
+static bool in_strv(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i], s))
+            return true;
+    return false;
+}
 
 static bool is_new_table(const struct lint_ctx *c, const char *name)
 {
@@ -178,6 +199,150 @@ static bool has_word(const struct stmt_view *v, size_t from, size_t to, const ch
     return false;
 }
 
+/* Is the statement being linted inside a transaction (the section's, or a BEGIN of its own)? */
+static bool in_transaction(const struct lint_ctx *c)
+{
+    return c->mg->up.transaction || c->explicit_tx;
+}
+
+/*
+ * A DEFAULT that calls a function PostgreSQL may evaluate per row fills
+ * every row now: any function but the stable and immutable built-ins a
+ * default commonly calls (a function of the project's own is taken to be
+ * volatile: otap cannot see its definition).
+ */
+static bool volatile_default(const struct stmt_view *v, size_t from, size_t to)
+{
+    static const char *const stable[] = {"now",
+                                         "statement_timestamp",
+                                         "transaction_timestamp",
+                                         "current_setting",
+                                         "lower",
+                                         "upper",
+                                         "concat",
+                                         "coalesce",
+                                         "nullif",
+                                         "greatest",
+                                         "least",
+                                         "to_char",
+                                         "to_timestamp",
+                                         "to_date",
+                                         "make_interval",
+                                         "make_date",
+                                         "jsonb_build_object",
+                                         "json_build_object",
+                                         "jsonb_build_array",
+                                         "json_build_array",
+                                         "array",
+                                         "row",
+                                         "int4range",
+                                         "int8range",
+                                         "tstzrange",
+                                         "numrange",
+                                         "length",
+                                         "abs",
+                                         "round",
+                                         "trim",
+                                         "md5",
+                                         "encode",
+                                         "decode",
+                                         "to_jsonb",
+                                         "to_json",
+                                         "timezone",
+                                         "date_trunc",
+                                         "cast",
+                                         "interval",
+                                         "varchar",
+                                         "char",
+                                         "numeric",
+                                         "decimal",
+                                         "timestamp",
+                                         "timestamptz",
+                                         "time",
+                                         "bit",
+                                         NULL};
+    for (size_t i = from; i < to; i++) {
+        if (!kw(v, i, "default"))
+            continue;
+        for (size_t k = i + 1;
+             k < to && !kw(v, k, "not") && !kw(v, k, "null") && !kw(v, k, "references") &&
+             !kw(v, k, "check") && !kw(v, k, "constraint") && !kw(v, k, "unique") &&
+             !kw(v, k, "primary");
+             k++) {
+            if (v->t[k].kind != SQL_WORD || !punct(v, k + 1, '('))
+                continue;
+            bool known = false;
+            for (int f = 0; stable[f] && !known; f++)
+                known = kw(v, k, stable[f]);
+            if (!known)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* CHECK (col IS NOT NULL): the column it proves not null, or NULL. */
+static char *not_null_check_column(const struct stmt_view *v, size_t from, size_t to)
+{
+    for (size_t i = from; i + 4 < to; i++)
+        if (punct(v, i, '(') && is_name(v, i + 1) && kw(v, i + 2, "is") && kw(v, i + 3, "not") &&
+            kw(v, i + 4, "null") && punct(v, i + 5, ')'))
+            return name_text(v, i + 1);
+    return NULL;
+}
+
+static void note_not_null_check(struct lint_ctx *c, const struct stmt_view *v, size_t from,
+                                size_t to, const char *table, const char *cname, bool valid)
+{
+    char *col = not_null_check_column(v, from, to);
+    if (!col)
+        return;
+    struct dblint_report *r = c->out;
+    if (valid)
+        *XPUSH(&r->not_null_proven, &r->nproven, &r->proven_alloc) =
+            xasprintf("%s\t%s", table, col);
+    else if (cname)
+        *XPUSH(&r->not_null_pending, &r->npending, &r->pending_alloc) =
+            xasprintf("%s\t%s\t%s", cname, table, col);
+    free(col);
+}
+
+/*
+ * VALIDATE CONSTRAINT name: a pending not-null check on table becomes a
+ * proof; a constraint this run never saw added (an earlier migration's)
+ * proves the table's columns, as far as otap can tell.
+ */
+static void prove_not_null(struct lint_ctx *c, const char *table, const char *cname)
+{
+    struct dblint_report *r = c->out;
+    size_t cl = strlen(cname), tl = strlen(table);
+    bool seen = in_strv(c->not_valid, c->nnot_valid, cname);
+    for (size_t i = 0; i < r->npending; i++) {
+        const char *p = r->not_null_pending[i];
+        if (!strncmp(p, cname, cl) && p[cl] == '\t') {
+            seen = true;
+            if (!strncmp(p + cl + 1, table, tl) && p[cl + 1 + tl] == '\t')
+                *XPUSH(&r->not_null_proven, &r->nproven, &r->proven_alloc) =
+                    xasprintf("%s\t%s", table, p + cl + 1 + tl + 1);
+        }
+    }
+    if (!seen)
+        *XPUSH(&r->not_null_proven, &r->nproven, &r->proven_alloc) = xasprintf("%s\t*", table);
+}
+
+static bool not_null_proven(const struct lint_ctx *c, const char *table, const char *col)
+{
+    char *key = xasprintf("%s\t%s", table, col);
+    /* "table\t*": a constraint added by an earlier migration, which otap did not read,
+     * was validated: its column is unknown, so the table gets the benefit of the doubt */
+    char *any = xasprintf("%s\t*", table);
+    bool yes = in_strv(c->out->not_null_proven, c->out->nproven, key) ||
+               in_strv(c->out->not_null_proven, c->out->nproven, any);
+    free(key);
+    free(any);
+    return yes;
+}
+
 /* One action of ALTER TABLE, tokens [a, b). */
 static void alter_action(struct lint_ctx *c, const struct stmt_view *v, size_t a, size_t b,
                          const char *table, bool existing)
@@ -216,18 +381,35 @@ static void alter_action(struct lint_ctx *c, const struct stmt_view *v, size_t a
         if (kw(v, i + 1, "type") ||
             (kw(v, i + 1, "set") && kw(v, i + 2, "data") && kw(v, i + 3, "type")))
             add_finding(c, "alter-column-type", at, "changes the type of %s.%s", table, col);
-        else if (kw(v, i + 1, "set") && kw(v, i + 2, "not") && kw(v, i + 3, "null"))
+        else if (kw(v, i + 1, "set") && kw(v, i + 2, "not") && kw(v, i + 3, "null") &&
+                 !not_null_proven(c, table, col))
             add_finding(c, "set-not-null", at, "sets NOT NULL on %s.%s", table, col);
         free(col);
     } else if (kw(v, a, "add") && existing) {
         size_t i = a + 1;
-        if (kw(v, i, "constraint") && is_name(v, i + 1))
+        char *cname = NULL;
+        if (kw(v, i, "constraint") && is_name(v, i + 1)) {
+            cname = name_text(v, i + 1);
             i += 2;
+        }
         bool fk = kw(v, i, "foreign"), check = kw(v, i, "check");
         if (fk || check) {
-            if (!has_pair(v, i, b, "not", "valid"))
+            bool not_valid = has_pair(v, i, b, "not", "valid");
+            if (!not_valid)
                 add_finding(c, "constraint-not-valid", at, "adds a %s to %s without NOT VALID",
                             fk ? "foreign key" : "check", table);
+            else if (cname)
+                *XPUSH(&c->not_valid, &c->nnot_valid, &c->not_valid_alloc) = xstrdup(cname);
+            if (check)
+                note_not_null_check(c, v, i, b, table, cname, !not_valid);
+            free(cname);
+            return;
+        }
+        free(cname);
+        if ((kw(v, i, "primary") || kw(v, i, "unique")) && !has_pair(v, i, b, "using", "index")) {
+            add_finding(c, "index-not-concurrent", at,
+                        "adds a %s to %s, which builds its index under an exclusive lock",
+                        kw(v, i, "unique") ? "UNIQUE constraint" : "PRIMARY KEY", table);
             return;
         }
         if (kw(v, i, "primary") || kw(v, i, "unique") || kw(v, i, "exclude"))
@@ -238,12 +420,42 @@ static void alter_action(struct lint_ctx *c, const struct stmt_view *v, size_t a
             i += 3;
         if (!is_name(v, i))
             return;
-        if (has_pair(v, i, b, "not", "null") && !has_word(v, i, b, "default")) {
-            char *col = name_text(v, i);
+        char *col = name_text(v, i);
+        bool generated = has_word(v, i, b, "generated");
+        bool stored = generated && has_word(v, i, b, "stored");
+        if (has_pair(v, i, b, "not", "null") && !has_word(v, i, b, "default") && !generated)
             add_finding(c, "add-column-not-null", at, "adds %s.%s NOT NULL without a default",
                         table, col);
-            free(col);
-        }
+        if (stored)
+            add_finding(c, "add-column-rewrite", at,
+                        "adds %s.%s GENERATED ... STORED, which computes every row now", table,
+                        col);
+        else if (volatile_default(v, i, b))
+            add_finding(c, "add-column-rewrite", at,
+                        "adds %s.%s with a volatile default, which writes every row now", table,
+                        col);
+        if (has_word(v, i, b, "unique") || has_pair(v, i, b, "primary", "key"))
+            add_finding(c, "index-not-concurrent", at,
+                        "adds %s.%s with a %s, which builds its index under an exclusive lock",
+                        table, col,
+                        has_word(v, i, b, "unique") ? "UNIQUE constraint" : "PRIMARY KEY");
+        if (has_word(v, i, b, "references") && !has_pair(v, i, b, "not", "valid"))
+            add_finding(c, "constraint-not-valid", at,
+                        "adds %s.%s with a foreign key (REFERENCES) that is checked against "
+                        "every row now",
+                        table, col);
+        free(col);
+    } else if (kw(v, a, "add") && !existing) {
+        return;
+    } else if (kw(v, a, "validate") && kw(v, a + 1, "constraint") && is_name(v, a + 2)) {
+        char *name = name_text(v, a + 2);
+        if (in_transaction(c) && in_strv(c->not_valid, c->nnot_valid, name))
+            add_finding(c, "constraint-not-valid", at,
+                        "validates %s in the transaction that added it NOT VALID: the scan "
+                        "happens under the lock after all",
+                        name);
+        prove_not_null(c, table, name);
+        free(name);
     }
 }
 
@@ -289,6 +501,18 @@ static void lint_create(struct lint_ctx *c, const struct stmt_view *v, bool tran
         if (kw(v, i, "if") && kw(v, i + 1, "not") && kw(v, i + 2, "exists"))
             i += 3;
         char *t = qualified_name(v, &i);
+        /* a foreign key to an existing table locks that table while the new one is made */
+        for (size_t k = i; k < v->n; k++)
+            if (kw(v, k, "references")) {
+                size_t r = k + 1;
+                char *ref = qualified_name(v, &r);
+                bool other = ref && !is_new_table(c, ref) && (!t || strcmp(ref, t));
+                free(ref);
+                if (other) {
+                    risky(c, v);
+                    break;
+                }
+            }
         if (t)
             *XPUSH(&c->created, &c->ncreated, &c->created_alloc) = t;
         return;
@@ -326,6 +550,21 @@ static void lint_drop(struct lint_ctx *c, const struct stmt_view *v, bool transa
                     "DROP INDEX CONCURRENTLY inside a transaction");
         return;
     }
+    if (kw(v, 1, "index") && !kw(v, 2, "concurrently")) {
+        size_t i = 2;
+        if (kw(v, i, "if") && kw(v, i + 1, "exists"))
+            i += 2;
+        char *name = qualified_name(v, &i);
+        add_finding(c, "index-not-concurrent", &v->t[0], "drops index %s without CONCURRENTLY",
+                    name ? name : "");
+        free(name);
+        risky(c, v);
+        return;
+    }
+    if (kw(v, 1, "schema") && has_word(v, 2, v->n, "cascade")) {
+        risky(c, v);
+        return;
+    }
     if (!kw(v, 1, "table"))
         return;
     size_t i = 2;
@@ -349,25 +588,80 @@ static void lint_drop(struct lint_ctx *c, const struct stmt_view *v, bool transa
         risky(c, v);
 }
 
-static bool sets_lock_timeout(const struct stmt_view *v)
+/* A lock_timeout value that means none: 0, '0', '0s', '0ms', DEFAULT. */
+static bool zero_timeout(const struct stmt_view *v, size_t i)
+{
+    if (i >= v->n)
+        return false;
+    if (kw(v, i, "default"))
+        return true;
+    const char *t = v->text + v->t[i].off;
+    size_t n = v->t[i].len;
+    if (v->t[i].kind == SQL_STRING && n >= 2) {
+        t++;
+        n -= 2;
+    }
+    size_t z = 0;
+    while (z < n && t[z] == '0')
+        z++;
+    return z > 0 && (z == n || (n - z <= 2 && (t[z] == 's' || t[z] == 'm')));
+}
+
+/* 1: the statement sets a lock_timeout; -1: it sets none (0); 0: not about it. */
+static int sets_lock_timeout(const struct stmt_view *v)
 {
     if (kw(v, 0, "set")) {
         size_t i = 1 + (kw(v, 1, "local") || kw(v, 1, "session") ? 1 : 0);
-        return kw(v, i, "lock_timeout");
+        if (!kw(v, i, "lock_timeout"))
+            return 0;
+        i++;
+        if (kw(v, i, "to") || punct(v, i, '='))
+            i++;
+        return zero_timeout(v, i) ? -1 : 1;
     }
+    if (kw(v, 0, "reset") && kw(v, 1, "lock_timeout"))
+        return -1;
     for (size_t i = 0; i < v->n; i++)
         if (v->t[i].kind == SQL_STRING && v->t[i].len == 14 &&
-            !strncasecmp(v->text + v->t[i].off, "'lock_timeout'", 14))
-            return true;
+            !strncasecmp(v->text + v->t[i].off, "'lock_timeout'", 14)) {
+            size_t k = i + 1 + (punct(v, i + 1, ',') ? 1 : 0);
+            return zero_timeout(v, k) ? -1 : 1;
+        }
+    return 0;
+}
+
+/* VACUUM (FULL), (FULL TRUE), (FULL ON), not (FULL FALSE) or (FULL OFF) */
+static bool full_on(const struct stmt_view *v)
+{
+    for (size_t i = 2; i < v->n && !punct(v, i, ')'); i++)
+        if (kw(v, i, "full"))
+            return !(kw(v, i + 1, "false") || kw(v, i + 1, "off") ||
+                     (i + 1 < v->n && v->t[i + 1].kind == SQL_NUMBER &&
+                      v->text[v->t[i + 1].off] == '0'));
     return false;
 }
 
 static void lint_statement(struct lint_ctx *c, const struct stmt_view *v, bool transaction)
 {
-    if (sets_lock_timeout(v)) {
-        c->lock_timeout_set = true;
+    int timeout = sets_lock_timeout(v);
+    if (timeout) {
+        c->lock_timeout_set = timeout > 0;
         return;
     }
+    /* a BEGIN ... COMMIT of the migration's own, in a transaction:false section */
+    if (kw(v, 0, "begin") || (kw(v, 0, "start") && kw(v, 1, "transaction"))) {
+        c->explicit_tx = true;
+        return;
+    }
+    if (kw(v, 0, "commit") || kw(v, 0, "end") || kw(v, 0, "rollback")) {
+        /* what was added NOT VALID is committed: validating it now is the fix */
+        c->explicit_tx = false;
+        xfree_strv(c->not_valid, c->nnot_valid);
+        c->not_valid = NULL;
+        c->nnot_valid = c->not_valid_alloc = 0;
+        return;
+    }
+    transaction = transaction || c->explicit_tx;
     if (kw(v, 0, "alter") && kw(v, 1, "table")) {
         lint_alter_table(c, v);
     } else if (kw(v, 0, "create")) {
@@ -377,8 +671,7 @@ static void lint_statement(struct lint_ctx *c, const struct stmt_view *v, bool t
     } else if (kw(v, 0, "lock")) {
         add_finding(c, "lock-table", &v->t[0], "takes an explicit table lock");
         risky(c, v);
-    } else if (kw(v, 0, "vacuum") &&
-               (kw(v, 1, "full") || (punct(v, 1, '(') && has_word(v, 2, v->n, "full")))) {
+    } else if (kw(v, 0, "vacuum") && (kw(v, 1, "full") || (punct(v, 1, '(') && full_on(v)))) {
         add_finding(c, "vacuum-full", &v->t[0], "VACUUM FULL rewrites the table");
         risky(c, v);
     } else if (kw(v, 0, "cluster")) {
@@ -387,6 +680,10 @@ static void lint_statement(struct lint_ctx *c, const struct stmt_view *v, bool t
     } else if (kw(v, 0, "reindex") && transaction && has_word(v, 1, v->n, "concurrently")) {
         add_finding(c, "concurrently-in-transaction", &v->t[0],
                     "REINDEX CONCURRENTLY inside a transaction");
+    } else if (kw(v, 0, "reindex") && !has_word(v, 1, v->n, "concurrently")) {
+        risky(c, v);
+    } else if (kw(v, 0, "truncate")) {
+        risky(c, v);
     }
 }
 
@@ -491,6 +788,7 @@ void dblint_migration(const struct migration *mg, struct dblint_report *out)
         prev = st;
     }
     xfree_strv(c.created, c.ncreated);
+    xfree_strv(c.not_valid, c.nnot_valid);
 }
 
 void dblint_report_release(struct dblint_report *r)
@@ -502,6 +800,8 @@ void dblint_report_release(struct dblint_report *r)
         free(r->items[i].reason);
     }
     free(r->items);
+    xfree_strv(r->not_null_proven, r->nproven);
+    xfree_strv(r->not_null_pending, r->npending);
     memset(r, 0, sizeof(*r));
 }
 

@@ -43,9 +43,20 @@ struct dblint_finding {
 struct dblint_report {
     struct dblint_finding *items;
     size_t n, alloc;
+    /* what earlier migrations of the same run proved, for the later ones:
+     * "table\tcolumn" a validated CHECK (column IS NOT NULL) covers, and
+     * "constraint\ttable\tcolumn" such checks added NOT VALID, not yet validated */
+    char **not_null_proven;
+    size_t nproven, proven_alloc;
+    char **not_null_pending;
+    size_t npending, pending_alloc;
 };
 
-/* Appends the findings of mg's up section to out, in file order. */
+/*
+ * Appends the findings of mg's up section to out, in file order. Lint the
+ * migrations of a folder in order into one report: a CHECK validated in
+ * one lets a later SET NOT NULL pass.
+ */
 void dblint_migration(const struct migration *mg, struct dblint_report *out);
 void dblint_report_release(struct dblint_report *r);
 size_t dblint_unacknowledged(const struct dblint_report *r);

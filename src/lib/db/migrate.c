@@ -223,6 +223,17 @@ int migrate_up(const struct migrate_request *rq, struct migrate_result *res, str
 
     for (size_t i = 0; i < res->plan.n; i++) {
         const struct migrate_entry *e = &res->plan.items[i];
+        if (e->state == MIGRATE_APPLIED && rq->env->protected) {
+            /* what applied migrations proved (a validated NOT NULL check) counts for the
+             * pending ones; their own findings were dealt with when they ran */
+            size_t keep = res->lint.n;
+            dblint_migration(e->file, &res->lint);
+            for (size_t k = keep; k < res->lint.n; k++) {
+                free(res->lint.items[k].message);
+                free(res->lint.items[k].reason);
+            }
+            res->lint.n = keep;
+        }
         if (e->state != MIGRATE_PENDING)
             continue;
         if (rq->to && strcmp(e->version, rq->to) > 0)

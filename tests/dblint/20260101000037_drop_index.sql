@@ -1,0 +1,4 @@
+-- expect: index-not-concurrent 4
+-- expect: missing-lock-timeout 4
+-- migrate:up
+DROP INDEX orders_user_idx;

@@ -1,0 +1,3 @@
+-- expect: none
+-- migrate:up transaction:false
+DROP INDEX CONCURRENTLY IF EXISTS orders_user_idx;
