@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# otap db guard: a team's own migration tool (Alembic and sqitch, the real
-# ones from Debian) behind otap's checks, on a real PostgreSQL 15.
+# otap db guard: a team's own migration tool (Alembic and sqitch from
+# Debian, dbmate from npm: the real ones) behind otap's checks, on a real
+# PostgreSQL 15.
 #  - a database whose marker says another environment: exit 4, every
 #    problem listed, the tool never started (no alembic_version table)
 #  - a new database: marked, then 'alembic upgrade head' runs with the URL
@@ -9,7 +10,8 @@
 #  - otap exits with the tool's status; a failing tool is recorded too
 #  - production: the whole hard lock, each unmet condition listed, nothing run
 #  - while the tool runs, 'otap db migrate' waits for the lock
-#  - sqitch deploy with tool_scheme db:pg
+#  - sqitch deploy with tool_scheme db:pg, dbmate up with postgres://, and a
+#    baseline of what dbmate applied
 #  - db baseline on PostgreSQL: types, sequences, quoted tables, indexes,
 #    materialized views, added and renamed columns, drops and renames
 #  - the URL's password, printed by the tool, never leaves otap whole
@@ -210,6 +212,27 @@ expect_eq 0 "$rc" "guarded sqitch: $(err) $(cat "$work/out")"
 expect_eq 1 "$(q "$sq" "SELECT count(*) FROM pg_tables WHERE tablename = 'widgets'")" "sqitch deployed"
 grep -q "widgets" "$work/out" || fail "sqitch's output: $(cat "$work/out")"
 
+# ---- dbmate (npm), with the postgres:// scheme it wants ---------------------------------
+dbmate=$SRC/.cache/tools/node_modules/@dbmate/linux-x64/bin/dbmate
+[ -x "$dbmate" ] || fail "dbmate is not installed (scripts/bootstrap installs it into .cache/tools)"
+dm=$(mkdb dm)
+mkdir -p "$work/dbmate/db/migrations"
+cd "$work/dbmate"
+sed 's/tool_scheme: db:pg/tool_scheme: postgres/' "$proj/otap.yaml" >otap.yaml
+printf -- '-- migrate:up\nCREATE TABLE gadgets (id int);\n-- migrate:down\nDROP TABLE gadgets;\n' \
+  >db/migrations/20260101000000_gadgets.sql
+run env DATABASE_URL="$dm?sslmode=disable" "$OTAP" db guard --env development -- \
+  sh -c 'case "$DATABASE_URL" in postgres://*) ;; *) echo "not postgres://" >&2; exit 9;; esac;
+         exec "$0" --no-dump-schema up' "$dbmate"
+expect_eq 0 "$rc" "guarded dbmate: $(err) $(cat "$work/out")"
+grep -q "Applying: 20260101000000_gadgets.sql" "$work/out" || fail "dbmate's output: $(cat "$work/out")"
+expect_eq 1 "$(q "$dm" "SELECT count(*) FROM pg_tables WHERE tablename = 'gadgets'")" "dbmate migrated"
+expect_eq 20260101000000 "$(q "$dm" "SELECT version FROM schema_migrations")" "dbmate's own record"
+# and otap takes over what dbmate applied
+run env DATABASE_URL="$dm?sslmode=disable" "$OTAP" db baseline --env development
+expect_eq 0 "$rc" "baseline after dbmate: $(err)"
+grep -q "1 migration recorded as applied .*the versions dbmate's schema_migrations holds" "$work/out" || fail "$(cat "$work/out")"
+
 # ---- baseline on PostgreSQL: every kind of object, drops and renames followed ----------
 bl=$(mkdb baseline)
 mkdir -p "$work/bl/db/migrations"
@@ -274,4 +297,4 @@ run env DATABASE_URL="$secret_url" "$OTAP" db guard --env development -- sh -c '
 expect_eq 0 "$rc" "password in the URL: $(err)"
 grep -q "${pw:0:6}" "$work/out" "$work/err" && fail "the password was printed: $(cat "$work/out" "$work/err")"
 "$OTAP" ledger show | grep -q "${pw:0:6}" && fail "the password is in the ledger"
-echo "db guard: alembic and sqitch guarded, refusals before start, ledger recorded"
+echo "db guard: alembic, sqitch and dbmate guarded, refusals before start, ledger recorded; baselines"
