@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for 'otap init' reading a repository (config/adopt.c):
- * any bytes as its compose file give an otap.yaml that otap itself loads,
+ * any bytes as its compose file and its port registry give an otap.yaml
+ * that otap itself loads,
  * and never a crash, a leak or a hang.
  */
 #include <stdint.h>
@@ -39,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     put("compose.yml", data, size);
+    put("PORT_REGISTRY.yaml", data, size);
     struct adopt a;
     struct diag_list dl;
     diag_list_init(&dl, "");

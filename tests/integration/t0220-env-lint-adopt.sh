@@ -6,7 +6,7 @@
 #    placeholders run in development and are refused in production
 #  - on a made-up repository: compose ports in every form, depends_on both
 #    ways, healthcheck paths, package.json scripts as gates, Alembic and
-#    dbmate folders
+#    dbmate folders, a PORT_REGISTRY.yaml's range and blocks
 # and otap env lint on its pydantic settings:
 #  - the 20 settings of backend/app/core/config.py are found, each at its line
 #  - with all 20 in the contract the lint is clean; two left out are named
@@ -123,6 +123,9 @@ YAML
 touch api/alembic/env.py api/alembic/versions/0001_init.py db/migrations/001_init.sql
 printf '[project]\ndependencies = ["sqlalchemy", "asyncpg"]\n' >pyproject.toml
 printf '{"scripts": {"lint": "eslint .", "test": "vitest", "dev": "vite"}}\n' >web/package.json
+mkdir -p .ai/project
+printf 'range: 9000-9099\nblocks:\n  data: { range: 9020-9029, purpose: "PostgreSQL, Redis" }\n  apps: { range: 9010-9019 }\n  cache: { range: 9021-9021, purpose: "Redis" }\n' \
+  >.ai/project/PORT_REGISTRY.yaml
 "$OTAP" -q init --project made-up
 "$OTAP" check >"$work/out" 2>&1 || fail "check of the made-up repository's manifest: $(cat "$work/out") $(cat otap.yaml)"
 for want in "port: 9010   # the first port it publishes" "port: 9011" "port: 9020" "port: 9021" \
@@ -132,7 +135,9 @@ for want in "port: 9010   # the first port it publishes" "port: 9011" "port: 902
   "DATABASE_URL: { type: url, schemes: [postgresql, postgres] }   # .env:2" \
   "tool_scheme: postgresql+asyncpg" "migrations: db/migrations   # dbmate's folder" \
   "- name: web-lint   # web/package.json: script lint" 'run: "npm --prefix web run test"' \
-  "requires: [web-lint, web-test, signoff]" "Alembic migrations in api/alembic/versions"; do
+  "requires: [web-lint, web-test, signoff]" "Alembic migrations in api/alembic/versions" \
+  "range: 9000-9099   # .ai/project/PORT_REGISTRY.yaml" "apps: { range: 9010-9019 }" \
+  'cache: { range: 9021-9021, within: data, purpose: "Redis" }'; do
   grep -qF -- "$want" otap.yaml || fail "the adopted manifest lacks '$want': $(cat otap.yaml)"
 done
 grep -q "web-dev" otap.yaml && fail "a dev server became a gate"

@@ -477,6 +477,168 @@ static void read_compose(const char *dir, struct adopt *a, struct strvec *requir
     free(text);
 }
 
+/* ---- the port registry: PORT_REGISTRY.yaml --------------------------------- */
+
+struct block {
+    char *name, *purpose;
+    long lo, hi;
+    bool written;
+};
+
+/* "9000-9005" (or a single port) as a range; false when it is not one. */
+static bool parse_range(const char *s, long *lo, long *hi)
+{
+    long long a, b;
+    const char *dash = s ? strchr(s, '-') : NULL;
+    if (!s)
+        return false;
+    if (!dash) {
+        if (!digits(s) || num_parse_ll(s, &a) < 0)
+            return false;
+        b = a;
+    } else {
+        char *left = xstrndup(s, (size_t)(dash - s));
+        bool ok = digits(left) && digits(dash + 1) && num_parse_ll(left, &a) == 0 &&
+                  num_parse_ll(dash + 1, &b) == 0;
+        free(left);
+        if (!ok)
+            return false;
+    }
+    if (a < 1 || b > 65535 || a > b)
+        return false;
+    *lo = (long)a;
+    *hi = (long)b;
+    return true;
+}
+
+/* What may stand in a purpose "..." written back: no quote, backslash or control byte. */
+static char *purpose_text(const char *s)
+{
+    char *p = xstrdup(s ? s : "");
+    for (char *c = p; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+            *c = ' ';
+    return p;
+}
+
+/*
+ * Every entry with a range (a mapping's "range" or "ports", "9000-9005"),
+ * under "blocks" when the file has that key, else at the top; the top's
+ * own "range" is the registry's.
+ */
+static void read_registry(const char *dir, struct adopt *a, bool *failed)
+{
+    static const char *const names[] = {"PORT_REGISTRY.yaml", ".ai/project/PORT_REGISTRY.yaml",
+                                        "PORT_REGISTRY.yml", NULL};
+    const char *rel = NULL;
+    size_t len = 0, bad;
+    char *text = NULL;
+    for (int i = 0; names[i] && !text; i++)
+        if ((text = slurp(dir, names[i], &len, failed)))
+            rel = names[i];
+    if (!text)
+        return;
+    if (memchr(text, '\0', len) || !utf8_valid(text, len, &bad)) {
+        strvec_pushf(&a->notes, "%s: not read: not UTF-8 text", rel);
+        free(text);
+        return;
+    }
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
+    struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
+    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
+    if (!root || fy_node_get_type(root) != FYNT_MAPPING) {
+        strvec_pushf(&a->notes, "%s: not read: not a YAML mapping", rel);
+        fy_document_destroy(doc);
+        free(text);
+        return;
+    }
+    strvec_push(&a->read, rel);
+    struct fy_node *blocks = fy_node_mapping_lookup_by_string(root, "blocks", FY_NT);
+    if (!blocks || fy_node_get_type(blocks) != FYNT_MAPPING)
+        blocks = root;
+    struct block *bs = NULL;
+    size_t n = 0, alloc = 0;
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    while ((pair = fy_node_mapping_iterate(blocks, &it))) {
+        const char *name = scalar(fy_node_pair_key(pair));
+        struct fy_node *v = fy_node_pair_value(pair);
+        if (!name || !v || fy_node_get_type(v) != FYNT_MAPPING)
+            continue;
+        const char *r = scalar(fy_node_mapping_lookup_by_string(v, "range", FY_NT));
+        if (!r)
+            r = scalar(fy_node_mapping_lookup_by_string(v, "ports", FY_NT));
+        long lo, hi;
+        if (!r || !parse_range(r, &lo, &hi))
+            continue;
+        if (!service_name_ok(name)) {
+            strvec_pushf(&a->notes, "%s: block '%s' left out: name it in lower case", rel, name);
+            continue;
+        }
+        const char *purpose = scalar(fy_node_mapping_lookup_by_string(v, "purpose", FY_NT));
+        if (!purpose)
+            purpose = scalar(fy_node_mapping_lookup_by_string(v, "description", FY_NT));
+        *XPUSH(&bs, &n, &alloc) =
+            (struct block){xstrdup(name), purpose_text(purpose), lo, hi, false};
+    }
+    /* wider blocks first, so a nested one finds the block it is within */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && (bs[k - 1].lo > bs[k].lo ||
+                                     (bs[k - 1].lo == bs[k].lo && bs[k - 1].hi < bs[k].hi));
+             k--) {
+            struct block t = bs[k];
+            bs[k] = bs[k - 1];
+            bs[k - 1] = t;
+        }
+    long lo = 0, hi = 0;
+    const char *top = scalar(fy_node_mapping_lookup_by_string(root, "range", FY_NT));
+    bool have_top = top && parse_range(top, &lo, &hi);
+    for (size_t i = 0; i < n && !have_top; i++) {
+        lo = i == 0 || bs[i].lo < lo ? bs[i].lo : lo;
+        hi = i == 0 || bs[i].hi > hi ? bs[i].hi : hi;
+    }
+    if (n) {
+        strbuf_addf(&a->ports, "  range: %ld-%ld   # %s%s\n  blocks:\n", lo, hi, rel,
+                    have_top ? "" : ": from its blocks");
+        for (size_t i = 0; i < n; i++) {
+            /* nested in an earlier block: within it; crossing one: left out */
+            const char *within = NULL;
+            bool crossing = bs[i].lo < lo || bs[i].hi > hi;
+            for (size_t k = 0; k < i && !crossing; k++) {
+                if (!bs[k].written)
+                    continue;
+                bool apart = bs[i].hi < bs[k].lo || bs[i].lo > bs[k].hi;
+                bool inside = bs[i].lo >= bs[k].lo && bs[i].hi <= bs[k].hi;
+                if (inside && !within)
+                    within = bs[k].name;
+                else if (!apart && !inside)
+                    crossing = true;
+            }
+            if (crossing) {
+                strvec_pushf(&a->notes,
+                             "%s: block '%s' (%ld-%ld) crosses another or the "
+                             "range: left out",
+                             rel, bs[i].name, bs[i].lo, bs[i].hi);
+                continue;
+            }
+            bs[i].written = true;
+            strbuf_addf(&a->ports, "    %s: { range: %ld-%ld", bs[i].name, bs[i].lo, bs[i].hi);
+            if (within)
+                strbuf_addf(&a->ports, ", within: %s", within);
+            if (*bs[i].purpose)
+                strbuf_addf(&a->ports, ", purpose: \"%s\"", bs[i].purpose);
+            strbuf_addstr(&a->ports, " }\n");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(bs[i].name);
+        free(bs[i].purpose);
+    }
+    free(bs);
+    fy_document_destroy(doc);
+    free(text);
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 /* A directory named "versions" beside an env.py, up to three levels down: Alembic's. */
@@ -671,6 +833,7 @@ int adopt_read(const char *dir, struct adopt *a, struct diag_list *diags, struct
         if (strcmp(v.items[i].name, "ENVIRONMENT"))
             emit_var(a, &v.items[i], req);
     }
+    read_registry(dir, a, &failed);
     read_migrations(dir, a, &v, &failed);
     read_scripts(dir, NULL, a, &failed);
     DIR *d = opendir(dir);
@@ -696,7 +859,7 @@ int adopt_read(const char *dir, struct adopt *a, struct diag_list *diags, struct
     strvec_release(&required);
     if (failed)
         return otap_err_set(err, OTAP_EEXTERNAL, "a file of the repository cannot be read");
-    return a->nvars || a->nservices || a->ngates || a->database.len ? 1 : 0;
+    return a->nvars || a->nservices || a->ngates || a->database.len || a->ports.len ? 1 : 0;
 }
 
 static void requires(struct strbuf *out, const struct adopt *a, bool signoff)
@@ -736,6 +899,8 @@ void adopt_manifest(const struct adopt *a, const char *project, struct strbuf *o
         strbuf_addf(out, "\ngates:\n%s", a->gates.buf);
     if (a->nservices)
         strbuf_addf(out, "\nservices:\n%s", a->services.buf);
+    if (a->ports.len)
+        strbuf_addf(out, "\nports:\n%s", a->ports.buf);
     strbuf_addstr(out, "\nconfig:\n"
                        "  ENVIRONMENT:\n"
                        "    type: enum\n"
@@ -760,6 +925,7 @@ void adopt_release(struct adopt *a)
     strbuf_release(&a->services);
     strbuf_release(&a->gates);
     strbuf_release(&a->database);
+    strbuf_release(&a->ports);
     strvec_release(&a->gate_names);
     strvec_release(&a->notes);
     memset(a, 0, sizeof(*a));

@@ -1,7 +1,7 @@
 /*
  * What a repository already says, read for 'otap init': the variables of
  * its .env.example and .env files, the services of its compose file, its
- * migration folders and its package.json scripts. Each becomes part of an
+ * PORT_REGISTRY.yaml, its migration folders and its package.json scripts. Each becomes part of an
  * otap.yaml whose every guess carries a comment saying where it came from.
  */
 #ifndef OTAP_ADOPT_H
@@ -16,7 +16,7 @@
 
 struct adopt {
     struct strvec read; /* the files that were read, as shown in the header */
-    struct strbuf config, services, gates, database;
+    struct strbuf config, services, gates, database, ports;
     size_t nvars, nservices, ngates;
     struct strvec gate_names;
     struct strvec notes; /* what was seen but not turned into YAML */
