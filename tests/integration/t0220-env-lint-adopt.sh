@@ -80,6 +80,8 @@ grep -q "^  SECRET_KEY: { type: secret, placeholders_in: \[development\], requir
 grep -q "^  SMTP_PORT: { type: port }   # .env:14" otap.yaml || fail "$(grep SMTP_PORT otap.yaml)"
 grep -q "^  DATABASE_URL: { type: url, schemes: \[postgresql, postgres\] }" otap.yaml || fail "$(grep DATABASE_URL otap.yaml)"
 grep -q 'health: { liveness: "/api/v1/utils/health-check/" }' otap.yaml || fail "$(sed -n '/^services:/,/^config:/p' otap.yaml)"
+grep -q "branches: \[master\]   # the workflows' trunk" otap.yaml || fail "the template's trunk is master: $(grep -n branches otap.yaml)"
+grep -q "test-backend.yml (test-backend)" otap.yaml || fail "the workflows' jobs are not named"
 "$OTAP" env check --env development >"$work/out" 2>&1 || fail "the template as shipped, in development: $(cat "$work/out")"
 grep -q "warning: 'SECRET_KEY' holds a placeholder, which otap.yaml allows in development only" "$work/out" || fail "$(cat "$work/out")"
 set +e

@@ -780,7 +780,61 @@ static void sort_names(struct strvec *v)
         }
 }
 
-static void list_workflows(const char *dir, struct adopt *a)
+/* A folder name that can stand in a gate's command and name unquoted. */
+static bool safe_dir_name(const char *s)
+{
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || strchr("._-", *s)))
+            return false;
+    return true;
+}
+
+/* One workflow: the branches a push runs it on, and its jobs' names. */
+static void read_workflow(const char *dir, const char *name, struct adopt *a, struct strbuf *jobs,
+                          bool *failed)
+{
+    char *rel = xasprintf(".github/workflows/%s", name);
+    size_t len = 0, bad;
+    char *text = slurp(dir, rel, &len, failed);
+    struct fy_document *doc = NULL;
+    if (text && !memchr(text, '\0', len) && utf8_valid(text, len, &bad)) {
+        struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
+        doc = fy_document_build_from_string(&cfg, text, len);
+    }
+    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
+    if (root && fy_node_get_type(root) == FYNT_MAPPING) {
+        struct fy_node *on = fy_node_mapping_lookup_by_string(root, "on", FY_NT);
+        struct fy_node *push = on && fy_node_get_type(on) == FYNT_MAPPING
+                                   ? fy_node_mapping_lookup_by_string(on, "push", FY_NT)
+                                   : NULL;
+        struct fy_node *branches = push && fy_node_get_type(push) == FYNT_MAPPING
+                                       ? fy_node_mapping_lookup_by_string(push, "branches", FY_NT)
+                                       : NULL;
+        if (branches && fy_node_get_type(branches) == FYNT_SEQUENCE) {
+            void *it = NULL;
+            struct fy_node *b;
+            while ((b = fy_node_sequence_iterate(branches, &it)))
+                if (scalar(b) && safe_dir_name(scalar(b)) && !in_list(&a->push_branches, scalar(b)))
+                    strvec_push(&a->push_branches, scalar(b));
+        }
+        struct fy_node *jl = fy_node_mapping_lookup_by_string(root, "jobs", FY_NT);
+        if (jl && fy_node_get_type(jl) == FYNT_MAPPING) {
+            strbuf_addf(jobs, "%s%s (", jobs->len ? "; " : "", name);
+            void *it = NULL;
+            struct fy_node_pair *p;
+            int k = 0;
+            while ((p = fy_node_mapping_iterate(jl, &it)))
+                if (scalar(fy_node_pair_key(p)))
+                    strbuf_addf(jobs, "%s%s", k++ ? ", " : "", scalar(fy_node_pair_key(p)));
+            strbuf_addch(jobs, ')');
+        }
+    }
+    fy_document_destroy(doc);
+    free(text);
+    free(rel);
+}
+
+static void list_workflows(const char *dir, struct adopt *a, bool *failed)
 {
     char *path = xasprintf("%s/.github/workflows", dir);
     DIR *d = opendir(path);
@@ -794,25 +848,17 @@ static void list_workflows(const char *dir, struct adopt *a)
             strvec_push(&names, de->d_name);
     closedir(d);
     sort_names(&names);
-    struct strbuf sb = STRBUF_INIT;
+    struct strbuf jobs = STRBUF_INIT;
     for (size_t i = 0; i < names.n; i++)
-        strbuf_addf(&sb, "%s%s", i ? ", " : "", names.items[i]);
-    if (sb.len)
+        read_workflow(dir, names.items[i], a, &jobs, failed);
+    if (jobs.len)
         strvec_pushf(&a->notes,
-                     ".github/workflows (%s): name their checks as gates and record "
-                     "each result with 'otap gate record'",
-                     sb.buf);
-    strbuf_release(&sb);
+                     ".github/workflows, with their jobs: %s. Name the checks among "
+                     "them as gates (gates: - name, run) and record each result with "
+                     "'otap gate record'",
+                     jobs.buf);
+    strbuf_release(&jobs);
     strvec_release(&names);
-}
-
-/* A folder name that can stand in a gate's command and name unquoted. */
-static bool safe_dir_name(const char *s)
-{
-    for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || strchr("._-", *s)))
-            return false;
-    return true;
 }
 
 int adopt_read(const char *dir, struct adopt *a, struct diag_list *diags, struct otap_err *err)
@@ -849,7 +895,7 @@ int adopt_read(const char *dir, struct adopt *a, struct diag_list *diags, struct
     for (size_t i = 0; i < subs.n; i++)
         read_scripts(dir, subs.items[i], a, &failed);
     strvec_release(&subs);
-    list_workflows(dir, a);
+    list_workflows(dir, a, &failed);
     for (size_t i = 0; i < v.n; i++) {
         free(v.items[i].name);
         free(v.items[i].value);
@@ -881,16 +927,22 @@ void adopt_manifest(const struct adopt *a, const char *project, struct strbuf *o
     strbuf_addstr(out,
                   ".\n# Every guess says where it came from: review them, then 'otap check'.\n");
     strbuf_addf(out, "project: %s\n\n", project);
+    /* the trunk the workflows run on: master where they name it and not main */
+    bool master = in_list(&a->push_branches, "master") && !in_list(&a->push_branches, "main");
+    const char *test_branch = in_list(&a->push_branches, "develop") ? "develop" : "dev";
     strbuf_addstr(out, "# The fixed promotion order: O -> T -> A -> P.\nenvironments:\n"
                        "  - name: development\n"
                        "    branches: [\"feature/*\", \"fix/*\", \"chore/*\", \"hotfix/*\"]\n"
-                       "    marker: dev\n"
-                       "  - name: test\n    branches: [dev]\n    marker: dev\n");
+                       "    marker: dev\n");
+    strbuf_addf(out, "  - name: test\n    branches: [%s]%s\n    marker: dev\n", test_branch,
+                strcmp(test_branch, "dev") ? "   # the workflows run on it" : "");
     requires(out, a, false);
     strbuf_addstr(out, "  - name: staging\n    branches: [staging]\n    marker: dev\n");
     requires(out, a, false);
-    strbuf_addstr(out, "    # deploy: { run: \"...\", timeout: 300s }   # how staging deploys\n"
-                       "  - name: production\n    branches: [main]\n    marker: prod\n");
+    strbuf_addf(out,
+                "    # deploy: { run: \"...\", timeout: 300s }   # how staging deploys\n"
+                "  - name: production\n    branches: [%s]%s\n    marker: prod\n",
+                master ? "master" : "main", master ? "   # the workflows' trunk" : "");
     requires(out, a, true);
     strbuf_addstr(out,
                   "    protected: true\n"
@@ -913,8 +965,14 @@ void adopt_manifest(const struct adopt *a, const char *project, struct strbuf *o
         strbuf_addf(out, "\ndatabase:\n%s", a->database.buf);
     if (a->notes.n) {
         strbuf_addstr(out, "\n# Seen, not written as YAML:\n");
-        for (size_t i = 0; i < a->notes.n; i++)
-            strbuf_addf(out, "# - %s\n", a->notes.items[i]);
+        for (size_t i = 0; i < a->notes.n; i++) {
+            /* a note quotes names from the repository: a line break there would end the
+             * comment and write YAML */
+            strbuf_addstr(out, "# - ");
+            for (const char *c = a->notes.items[i]; *c; c++)
+                strbuf_addch(out, (unsigned char)*c < 0x20 ? ' ' : *c);
+            strbuf_addch(out, '\n');
+        }
     }
 }
 
@@ -927,6 +985,7 @@ void adopt_release(struct adopt *a)
     strbuf_release(&a->database);
     strbuf_release(&a->ports);
     strvec_release(&a->gate_names);
+    strvec_release(&a->push_branches);
     strvec_release(&a->notes);
     memset(a, 0, sizeof(*a));
 }

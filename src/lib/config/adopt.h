@@ -19,7 +19,8 @@ struct adopt {
     struct strbuf config, services, gates, database, ports;
     size_t nvars, nservices, ngates;
     struct strvec gate_names;
-    struct strvec notes; /* what was seen but not turned into YAML */
+    struct strvec push_branches; /* the branches the workflows run on when pushed */
+    struct strvec notes;         /* what was seen but not turned into YAML */
 };
 
 /*
