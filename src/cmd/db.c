@@ -276,6 +276,17 @@ static int target_open(struct cli *cli, struct target *t, enum db_open_mode mode
     return 0;
 }
 
+/* For a command that writes: the whole contract, every file parsed, the database open
+ * (read-only on a dry run). Releases t on failure. */
+static int target_for_write(struct cli *cli, const struct db_opts *o, struct target *t)
+{
+    int rc;
+    if ((rc = target_env(cli, o->env, true, t)) || (rc = target_files(cli, t, false)) ||
+        (rc = target_open(cli, t, o->dry_run ? DB_READ : DB_WRITE)))
+        target_release(t);
+    return rc;
+}
+
 static struct migrate_request request_for(struct cli *cli, struct target *t,
                                           const struct db_opts *o)
 {
@@ -495,11 +506,8 @@ static int run_migrate(struct cli *cli, const struct cli_args *args, bool down)
     if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
-    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t, false)) ||
-        (rc = target_open(cli, &t, o.dry_run ? DB_READ : DB_WRITE))) {
-        target_release(&t);
+    if ((rc = target_for_write(cli, &o, &t)))
         return rc;
-    }
     struct migrate_request rq = request_for(cli, &t, &o);
     rq.progress = progress;
     rq.progress_ctx = cli;
@@ -1228,11 +1236,8 @@ static int verb_baseline(struct cli *cli, const struct cli_args *args)
     if (rc || (rc = cli_operands_at_most(cli, args, 0)))
         return rc;
     struct target t = {0};
-    if ((rc = target_env(cli, o.env, true, &t)) || (rc = target_files(cli, &t, false)) ||
-        (rc = target_open(cli, &t, o.dry_run ? DB_READ : DB_WRITE))) {
-        target_release(&t);
+    if ((rc = target_for_write(cli, &o, &t)))
         return rc;
-    }
     struct migrate_request rq = request_for(cli, &t, &o);
     struct migrate_result res;
     struct otap_err err = OTAP_ERR_INIT;

@@ -38,6 +38,42 @@ static char *slurp(const char *dir, const char *rel, size_t *len, bool *failed)
     return text;
 }
 
+/* The first of names that dir holds: its text, and *rel its name; NULL when none is there. */
+static char *slurp_first(const char *dir, const char *const *names, const char **rel, size_t *len,
+                         bool *failed)
+{
+    for (int i = 0; names[i]; i++) {
+        char *text = slurp(dir, names[i], len, failed);
+        if (text) {
+            *rel = names[i];
+            return text;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * text as a YAML document whose root is a mapping, or NULL. What the
+ * manifest loader also refuses before libfyaml sees it (a NUL, invalid
+ * UTF-8) is refused here: libfyaml 0.7 loops on some of it.
+ */
+static struct fy_document *yaml_mapping(const char *text, size_t len, struct fy_node **root)
+{
+    size_t bad;
+    *root = NULL;
+    if (memchr(text, '\0', len) || !utf8_valid(text, len, &bad))
+        return NULL;
+    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
+    struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
+    *root = doc ? fy_document_root(doc) : NULL;
+    if (!*root || fy_node_get_type(*root) != FYNT_MAPPING) {
+        fy_document_destroy(doc);
+        *root = NULL;
+        return NULL;
+    }
+    return doc;
+}
+
 static bool is_dir(const char *dir, const char *rel)
 {
     char *path = xasprintf("%s/%s", dir, rel);
@@ -346,10 +382,7 @@ static void read_compose(const char *dir, struct adopt *a, struct strvec *requir
                                         "docker-compose.yaml", NULL};
     const char *rel = NULL;
     size_t len = 0;
-    char *text = NULL;
-    for (int i = 0; names[i] && !text; i++)
-        if ((text = slurp(dir, names[i], &len, failed)))
-            rel = names[i];
+    char *text = slurp_first(dir, names, &rel, &len, failed);
     if (!text)
         return;
     strvec_push(&a->read, rel);
@@ -364,18 +397,11 @@ static void read_compose(const char *dir, struct adopt *a, struct strvec *requir
                 strvec_push_owned(required, name);
         }
     }
-    /* what the manifest loader also refuses before libfyaml sees it (base/utf8) */
-    size_t bad;
-    if (memchr(text, '\0', len) || !utf8_valid(text, len, &bad)) {
-        diag_add_at(diags, DIAG_WARNING, rel, 0, 0, "not read: not UTF-8 text");
-        free(text);
-        return;
-    }
-    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
-    struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
+    struct fy_node *root;
+    struct fy_document *doc = yaml_mapping(text, len, &root);
     struct fy_node *services =
-        doc ? fy_node_by_path(fy_document_root(doc), "/services", FY_NT, FYNWF_DONT_FOLLOW) : NULL;
-    if (!doc || !services || fy_node_get_type(services) != FYNT_MAPPING) {
+        root ? fy_node_mapping_lookup_by_string(root, "services", FY_NT) : NULL;
+    if (!services || fy_node_get_type(services) != FYNT_MAPPING) {
         diag_add_at(diags, DIAG_WARNING, rel, 0, 0,
                     "not read: no 'services' mapping otap can parse");
         fy_document_destroy(doc);
@@ -531,23 +557,14 @@ static void read_registry(const char *dir, struct adopt *a, bool *failed)
     static const char *const names[] = {"PORT_REGISTRY.yaml", ".ai/project/PORT_REGISTRY.yaml",
                                         "PORT_REGISTRY.yml", NULL};
     const char *rel = NULL;
-    size_t len = 0, bad;
-    char *text = NULL;
-    for (int i = 0; names[i] && !text; i++)
-        if ((text = slurp(dir, names[i], &len, failed)))
-            rel = names[i];
+    size_t len = 0;
+    char *text = slurp_first(dir, names, &rel, &len, failed);
     if (!text)
         return;
-    if (memchr(text, '\0', len) || !utf8_valid(text, len, &bad)) {
-        strvec_pushf(&a->notes, "%s: not read: not UTF-8 text", rel);
-        free(text);
-        return;
-    }
-    struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
-    struct fy_document *doc = fy_document_build_from_string(&cfg, text, len);
-    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
-    if (!root || fy_node_get_type(root) != FYNT_MAPPING) {
-        strvec_pushf(&a->notes, "%s: not read: not a YAML mapping", rel);
+    struct fy_node *root;
+    struct fy_document *doc = yaml_mapping(text, len, &root);
+    if (!root) {
+        strvec_pushf(&a->notes, "%s: not read: not a YAML mapping in UTF-8", rel);
         fy_document_destroy(doc);
         free(text);
         return;
@@ -794,15 +811,11 @@ static void read_workflow(const char *dir, const char *name, struct adopt *a, st
                           bool *failed)
 {
     char *rel = xasprintf(".github/workflows/%s", name);
-    size_t len = 0, bad;
+    size_t len = 0;
     char *text = slurp(dir, rel, &len, failed);
-    struct fy_document *doc = NULL;
-    if (text && !memchr(text, '\0', len) && utf8_valid(text, len, &bad)) {
-        struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_NONE};
-        doc = fy_document_build_from_string(&cfg, text, len);
-    }
-    struct fy_node *root = doc ? fy_document_root(doc) : NULL;
-    if (root && fy_node_get_type(root) == FYNT_MAPPING) {
+    struct fy_node *root = NULL;
+    struct fy_document *doc = text ? yaml_mapping(text, len, &root) : NULL;
+    if (root) {
         struct fy_node *on = fy_node_mapping_lookup_by_string(root, "on", FY_NT);
         struct fy_node *push = on && fy_node_get_type(on) == FYNT_MAPPING
                                    ? fy_node_mapping_lookup_by_string(on, "push", FY_NT)

@@ -203,7 +203,13 @@ static int unlock_return(const struct migrate_request *rq, int rc)
     return rc;
 }
 
-int migrate_up(const struct migrate_request *rq, struct migrate_result *res, struct otap_err *err)
+/*
+ * What migrate and baseline do before they look at the files: --to names
+ * a file, the run lock (not on a dry run), the marker and hard lock, the
+ * plan. Returns 0 with the lock held, or the result to return (unlocked).
+ */
+static int checked_start(const struct migrate_request *rq, struct migrate_result *res,
+                         struct otap_err *err)
 {
     memset(res, 0, sizeof(*res));
     if (rq->to && !migration_set_find(rq->set, rq->to))
@@ -216,8 +222,14 @@ int migrate_up(const struct migrate_request *rq, struct migrate_result *res, str
     if (res->marker.state == MARKER_UNREADABLE)
         return unlock_return(rq, OTAP_EREFUSED);
     rc = load_plan(rq, res, err);
+    return rc < 0 ? unlock_return(rq, rc) : 0;
+}
+
+int migrate_up(const struct migrate_request *rq, struct migrate_result *res, struct otap_err *err)
+{
+    int rc = checked_start(rq, res, err);
     if (rc < 0)
-        return unlock_return(rq, rc);
+        return rc;
     for (size_t i = 0; i < res->plan.n; i++)
         take_refusal(res, migrate_drift_message(&res->plan.items[i]));
 
@@ -447,18 +459,11 @@ static int baseline_pick(const struct migrate_request *rq, struct migrate_result
 int migrate_baseline(const struct migrate_request *rq, struct migrate_result *res,
                      bool *from_dbmate, size_t *objects_checked, struct otap_err *err)
 {
-    memset(res, 0, sizeof(*res));
     *objects_checked = 0;
-    if (rq->to && !migration_set_find(rq->set, rq->to))
-        return otap_err_set(err, OTAP_ENOTFOUND, "--to %s names no migration in the folder",
-                            rq->to);
-    int rc = rq->dry_run ? 0 : db_lock(rq->db, rq->lock_wait_ms, err);
+    int rc = checked_start(rq, res, err);
     if (rc < 0)
         return rc;
-    check_safety(rq, res, true);
-    if (res->marker.state == MARKER_UNREADABLE)
-        return unlock_return(rq, OTAP_EREFUSED);
-    if ((rc = load_plan(rq, res, err)) < 0 || (rc = baseline_pick(rq, res, from_dbmate, err)) < 0)
+    if ((rc = baseline_pick(rq, res, from_dbmate, err)) < 0)
         return unlock_return(rq, rc);
     if (!res->nsteps && !res->nrefusals)
         refuse(res, "no migration file is left to baseline%s",
