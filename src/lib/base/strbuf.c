@@ -121,29 +121,31 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     return r;
 }
 
-int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t max)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     char chunk[65536];
-    int rc = 0;
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = -1;
-            break;
+            return -1;
         }
         if (n == 0)
-            break;
+            return 0;
         if ((max && sb->len + (size_t)n > max) || strbuf_add(sb, chunk, (size_t)n) < 0) {
             errno = EFBIG;
-            rc = -1;
-            break;
+            return -1;
         }
     }
+}
+
+int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = strbuf_read_fd(sb, fd, max);
     int saved = errno;
     close(fd);
     errno = saved;

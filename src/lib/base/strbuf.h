@@ -49,5 +49,7 @@ int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
  * or -1 with errno set (EFBIG when the file is larger than max).
  */
 int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
+/* The same from an open descriptor, to its end (stdin, a pipe). */
+int strbuf_read_fd(struct strbuf *sb, int fd, size_t max);
 
 #endif

@@ -433,6 +433,7 @@ void manifest_free(struct manifest *m)
     free(m->release.version_file);
     free(m->release.changelog);
     free(m->release.tag_prefix);
+    xfree_strv(m->release.commit_types, m->release.ncommit_types);
     free(m->config_docs);
     for (size_t i = 0; i < m->ngates; i++) {
         free(m->gates[i].name);

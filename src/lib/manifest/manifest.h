@@ -160,6 +160,8 @@ struct manifest_release {
     char *version_file;
     char *changelog;
     char *tag_prefix;
+    char **commit_types; /* NULL: commitlint's conventional list */
+    size_t ncommit_types;
 };
 
 /* A custom secret rule (secrets.rules); see docs/secrets.md. */

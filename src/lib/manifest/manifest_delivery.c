@@ -93,14 +93,30 @@ void mf_slo_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struc
         mf_get_double(c, v, kp, "error_rate", 0, 1, &m->slo_error_rate);
 }
 
-const char *const mf_release_keys[] = {"version_file", "changelog", "tag_prefix", NULL};
+const char *const mf_release_keys[] = {"version_file", "changelog", "tag_prefix", "commit_types",
+                                       NULL};
 
 void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                       struct manifest_pos kp)
 {
     struct manifest_release *r = obj;
-    char **slot = idx == 0 ? &r->version_file : idx == 1 ? &r->changelog : &r->tag_prefix;
     (void)k;
+    if (idx == 3) {
+        /* the Conventional Commits types otap commit lint accepts */
+        xfree_strv(r->commit_types, r->ncommit_types);
+        r->commit_types = NULL;
+        r->ncommit_types = 0;
+        mf_get_str_list(c, v, kp, "commit_types", &r->commit_types, &r->ncommit_types);
+        for (size_t i = 0; i < r->ncommit_types; i++)
+            for (const char *p = r->commit_types[i]; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+                    ERR(c, mf_node_pos(v, kp), "commit type '%s' may hold only a-z, 0-9 and '-'",
+                        r->commit_types[i]);
+                    break;
+                }
+        return;
+    }
+    char **slot = idx == 0 ? &r->version_file : idx == 1 ? &r->changelog : &r->tag_prefix;
     if (idx == 2) {
         /* an empty prefix is legitimate: tags without "v" */
         const char *s = mf_scalar(c, v, kp, "tag_prefix");

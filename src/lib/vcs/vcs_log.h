@@ -1,0 +1,26 @@
+/*
+ * Walking a git history for its commit messages (otap commit lint --from
+ * --to): the commits reachable from one revision and not from another,
+ * oldest first, without reading a single diff.
+ */
+#ifndef OTAP_VCS_LOG_H
+#define OTAP_VCS_LOG_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* One commit: its short id (7 characters), its full id and its message. */
+typedef int (*vcs_commit_fn)(void *ctx, const char *short_id, const char *id, const char *message);
+
+/*
+ * Calls fn for each commit reachable from to (NULL: HEAD) and not from
+ * from (NULL: none), oldest first, in the repository containing dir. A
+ * non-zero return from fn stops the walk and is returned. OTAP_EUSAGE for
+ * no repository or a revision that names nothing; OTAP_EEXTERNAL when git
+ * data cannot be read.
+ */
+int vcs_each_commit(const char *dir, const char *from, const char *to, vcs_commit_fn fn, void *ctx,
+                    struct otap_err *err);
+
+#endif
