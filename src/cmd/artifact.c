@@ -9,6 +9,7 @@
 #include "base/actor.h"
 #include "state/artifact.h"
 #include "cli.h"
+#include "base/semver.h"
 #include "state/deploys.h"
 #include "state/store.h"
 #include "base/xalloc.h"
@@ -48,7 +49,7 @@ static int run_register(struct cli *cli, const struct cli_args *args)
         return orc;
     if (!path == !digest)
         return cli_usage_error(cli, "give the build: a FILE or DIR, or --digest sha256:HEX");
-    if (version && !artifact_semver_valid(version))
+    if (version && !semver_valid(version))
         return cli_usage_error(cli, "--version '%s' is not SemVer (MAJOR.MINOR.PATCH, e.g. 1.4.0)",
                                version);
     if (commit && !valid_commit(commit))

@@ -31,11 +31,6 @@ void artifact_release(struct artifact *a);
 /* The digest of a file or directory ("sha256:..."); *kind is "file" or "dir". */
 int artifact_digest_path(const char *path, char **digest, const char **kind, struct otap_err *err);
 
-/* Is s SemVer 2.0.0 (an optional leading v allowed)? */
-bool artifact_semver_valid(const char *s);
-/* -1, 0, 1 by SemVer precedence (both valid). */
-int artifact_semver_cmp(const char *a, const char *b);
-
 /*
  * Registers a build: a no-op (*created false) when this digest is
  * registered already with the same version; refused when the digest

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "state/artifact.h"
+#include "base/semver.h"
 #include "state/ledger.h"
 #include "health/smoke.h"
 #include "base/xalloc.h"
@@ -167,9 +168,9 @@ static void test_semver(void **state)
     static const char *const bad[] = {"1.0",  "01.0.0", "1.0.0-", "1.0.0-01", "1.0.0+",
                                       "1..0", "a.b.c",  "1.0.0 ", ""};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        assert_true(artifact_semver_valid(good[i]));
+        assert_true(semver_valid(good[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_false(artifact_semver_valid(bad[i]));
+        assert_false(semver_valid(bad[i]));
     /* SemVer 2.0.0 §11's example order */
     static const char *const order[] = {"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
                                         "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11",
@@ -178,8 +179,8 @@ static void test_semver(void **state)
     size_t n = sizeof(order) / sizeof(order[0]);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
-            assert_int_equal(artifact_semver_cmp(order[i], order[j]), i < j ? -1 : i > j);
-    assert_int_equal(artifact_semver_cmp("1.0.0+a", "1.0.0+b"), 0);
+            assert_int_equal(semver_cmp(order[i], order[j]), i < j ? -1 : i > j);
+    assert_int_equal(semver_cmp("1.0.0+a", "1.0.0+b"), 0);
 }
 
 static void test_p95(void **state)
