@@ -208,6 +208,8 @@ static void build(struct mf_ctx *c, struct fy_node *root)
 static struct manifest *load(const char *data, size_t len, struct diag_list *diags)
 {
     struct manifest *m = xcalloc(1, sizeof(*m));
+    m->release.bump_minor_pre_major = true; /* as release-please's option of that name */
+    m->release.max_branch_age_s = 2 * 24 * 3600;
     struct mf_ctx c = {.d = diags, .m = m};
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
@@ -434,6 +436,13 @@ void manifest_free(struct manifest *m)
     free(m->release.changelog);
     free(m->release.tag_prefix);
     xfree_strv(m->release.commit_types, m->release.ncommit_types);
+    free(m->release.trunk);
+    xfree_strv(m->release.branches, m->release.nbranches);
+    for (size_t i = 0; i < m->release.nsections; i++) {
+        free(m->release.sections[i].type);
+        free(m->release.sections[i].section);
+    }
+    free(m->release.sections);
     free(m->config_docs);
     for (size_t i = 0; i < m->ngates; i++) {
         free(m->gates[i].name);
@@ -485,6 +494,21 @@ const struct manifest_service *manifest_service_find(const struct manifest *m, c
         if (!strcmp(m->services[i].name, name))
             return &m->services[i];
     return NULL;
+}
+
+const char *manifest_trunk(const struct manifest *m)
+{
+    if (m->release.trunk)
+        return m->release.trunk;
+    for (size_t i = 0; i < m->nenvs; i++) {
+        const struct manifest_env *e = &m->envs[i];
+        if (e->stage != STAGE_P)
+            continue;
+        for (size_t b = 0; b < e->nbranches; b++)
+            if (!strpbrk(e->branches[b], "*?["))
+                return e->branches[b];
+    }
+    return "main";
 }
 
 const struct manifest_gate *manifest_gate_find(const struct manifest *m, const char *name)

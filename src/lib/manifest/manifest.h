@@ -156,12 +156,30 @@ struct manifest_database {
     struct manifest_pos pos;
 };
 
+/* Keep a Changelog 1.1's six sections, in its order; NULL-terminated. */
+extern const char *const manifest_cl_sections[];
+
+/* A commit type's section in the changelog (Keep a Changelog 1.1). */
+struct manifest_cl_section {
+    char *type;    /* "feat" */
+    char *section; /* "Added"; NULL: the type is left out of the changelog */
+};
+
 struct manifest_release {
     char *version_file;
     char *changelog;
     char *tag_prefix;
     char **commit_types; /* NULL: commitlint's conventional list */
     size_t ncommit_types;
+    char *trunk;     /* the branch releases are cut from; NULL: production's (manifest_trunk) */
+    char **branches; /* the patterns a short-lived branch's name must match; NULL: the seeds' */
+    size_t nbranches;
+    long long max_branch_age_s;           /* a branch's lifetime limit (2 days) */
+    bool bump_minor_pre_major;            /* before 1.0.0 a breaking change bumps the minor */
+    bool bump_patch_for_minor_pre_major;  /* before 1.0.0 a feature bumps the patch */
+    struct manifest_cl_section *sections; /* NULL: the default mapping (docs/release.md) */
+    size_t nsections, sections_alloc;
+    struct manifest_pos pos;
 };
 
 /* A custom secret rule (secrets.rules); see docs/secrets.md. */
@@ -251,6 +269,9 @@ const struct manifest_service *manifest_service_find(const struct manifest *m, c
  */
 char *manifest_service_url(const struct manifest *m, const struct manifest_service *s,
                            const struct manifest_env *env);
+/* The trunk: release.trunk, else production's first branch that is no pattern, else "main". */
+const char *manifest_trunk(const struct manifest *m);
+
 const struct manifest_gate *manifest_gate_find(const struct manifest *m, const char *name);
 /* Variables required in env (always-required ones included). */
 bool manifest_var_required_in(const struct contract_var *v, const char *env);
@@ -262,5 +283,7 @@ const char *contract_type_name(enum contract_type t);
 
 /* The requirement name that means "an acceptance sign-off was recorded". */
 #define MANIFEST_REQ_SIGNOFF "signoff"
+/* The built-in gate that a build is the release its tag names (otap release create). */
+#define MANIFEST_REQ_TAG "tag"
 
 #endif

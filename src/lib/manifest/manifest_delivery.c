@@ -93,8 +93,46 @@ void mf_slo_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struc
         mf_get_double(c, v, kp, "error_rate", 0, 1, &m->slo_error_rate);
 }
 
-const char *const mf_release_keys[] = {"version_file", "changelog", "tag_prefix", "commit_types",
+const char *const mf_release_keys[] = {"version_file",
+                                       "changelog",
+                                       "tag_prefix",
+                                       "commit_types",
+                                       "trunk",
+                                       "branches",
+                                       "max_branch_age",
+                                       "bump_minor_pre_major",
+                                       "bump_patch_for_minor_pre_major",
+                                       "changelog_sections",
                                        NULL};
+
+/* Keep a Changelog 1.1's sections, in its order. */
+const char *const manifest_cl_sections[] = {"Added", "Changed",  "Deprecated", "Removed",
+                                            "Fixed", "Security", NULL};
+
+static void cl_section_entry(struct mf_ctx *c, const char *type, struct fy_node *v,
+                             struct manifest_pos kp)
+{
+    struct manifest_release *r = &c->m->release;
+    const char *section = NULL;
+    if (!mf_is_null(v)) {
+        section = mf_scalar(c, v, kp, "changelog_sections");
+        if (!section)
+            return;
+        bool known = false;
+        for (size_t i = 0; manifest_cl_sections[i] && !known; i++)
+            known = !strcmp(manifest_cl_sections[i], section);
+        if (!known) {
+            ERR(c, mf_node_pos(v, kp),
+                "changelog section '%s' for '%s' is none of Keep a Changelog's: Added, Changed, "
+                "Deprecated, Removed, Fixed, Security (or null to leave the type out)",
+                section, type);
+            return;
+        }
+    }
+    struct manifest_cl_section *e = XPUSH(&r->sections, &r->nsections, &r->sections_alloc);
+    e->type = xstrdup(type);
+    e->section = section ? xstrdup(section) : NULL;
+}
 
 void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                       struct manifest_pos kp)
@@ -116,7 +154,38 @@ void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, s
                 }
         return;
     }
-    char **slot = idx == 0 ? &r->version_file : idx == 1 ? &r->changelog : &r->tag_prefix;
+    if (idx == 5) {
+        /* the allowed names of short-lived branches, as globs */
+        xfree_strv(r->branches, r->nbranches);
+        r->branches = NULL;
+        r->nbranches = 0;
+        mf_get_str_list(c, v, kp, "branches", &r->branches, &r->nbranches);
+        return;
+    }
+    if (idx == 6) {
+        const char *s = mf_scalar(c, v, kp, "max_branch_age");
+        long long secs;
+        if (s && (num_parse_duration(s, &secs) < 0 || secs <= 0 || secs > 366LL * 24 * 3600))
+            ERR(c, mf_node_pos(v, kp),
+                "'max_branch_age' must be a duration such as 2d or 36h (at most a year), not '%s'",
+                s);
+        else if (s)
+            r->max_branch_age_s = secs;
+        return;
+    }
+    if (idx == 7 || idx == 8) {
+        mf_get_bool(c, v, kp, mf_release_keys[idx],
+                    idx == 7 ? &r->bump_minor_pre_major : &r->bump_patch_for_minor_pre_major);
+        return;
+    }
+    if (idx == 9) {
+        mf_walk_named(c, v, kp, "'release.changelog_sections'", cl_section_entry);
+        return;
+    }
+    char **slot = idx == 0   ? &r->version_file
+                  : idx == 1 ? &r->changelog
+                  : idx == 2 ? &r->tag_prefix
+                             : &r->trunk;
     if (idx == 2) {
         /* an empty prefix is legitimate: tags without "v" */
         const char *s = mf_scalar(c, v, kp, "tag_prefix");
@@ -150,6 +219,10 @@ static void gate_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, 
             ERR(c, mf_node_pos(v, kp),
                 "'%s' is built in (an acceptance sign-off) and cannot be a "
                 "gate",
+                g->name);
+        if (g->name && !strcmp(g->name, MANIFEST_REQ_TAG))
+            ERR(c, mf_node_pos(v, kp),
+                "'%s' is built in (the build is the release its tag names) and cannot be a gate",
                 g->name);
         g->pos = mf_node_pos(v, kp);
     } else if (idx == 1) {

@@ -171,25 +171,41 @@ void commit_msg_parse(const char *text, size_t len, struct commit_msg *out)
     out->body_first = out->footers_first = out->lines_n;
     /* footers: the lines at the end, none blank, each a footer (or a footer's indented
      * continuation), the first of them a footer */
-    size_t first = out->lines_n;
+    size_t first = out->lines_n, para = out->lines_n;
+    bool run = true; /* still in the trailing run of footers and indented lines */
     for (size_t i = out->lines_n; i > 1; i--) {
         size_t tl;
         const char *v;
         const char *line = out->lines[i - 1];
         if (blank(line))
             break;
-        if (footer_line(line, &tl, &v))
+        para = i - 1;
+        if (run && footer_line(line, &tl, &v))
             first = i - 1;
         else if (!isspace((unsigned char)line[0]))
-            break;
+            run = false;
     }
+    /* a last paragraph that starts with a BREAKING CHANGE footer is all footers: the lines
+     * that are not one continue the note, as conventional-commits-parser reads it */
+    if (para < out->lines_n && (starts(out->lines[para], "BREAKING CHANGE: ") ||
+                                starts(out->lines[para], "BREAKING-CHANGE: ")))
+        first = para;
     out->footers_first = first;
+    struct commit_footer *f = NULL;
     for (size_t i = out->footers_first; i < out->lines_n; i++) {
         size_t tl;
         const char *v;
-        if (!footer_line(out->lines[i], &tl, &v))
+        if (!footer_line(out->lines[i], &tl, &v)) {
+            if (f) {
+                /* a continuation: one value, its lines joined by newlines */
+                const char *cont = out->lines[i] + strspn(out->lines[i], " \t");
+                char *joined = xasprintf("%s\n%s", f->value, cont);
+                free(f->value);
+                f->value = joined;
+            }
             continue;
-        struct commit_footer *f = XPUSH(&out->footers, &out->nfooters, &out->footers_alloc);
+        }
+        f = XPUSH(&out->footers, &out->nfooters, &out->footers_alloc);
         f->token = xstrndup(out->lines[i], tl);
         f->value = xstrdup(v);
         if (!strcmp(f->token, "BREAKING CHANGE") || !strcmp(f->token, "BREAKING-CHANGE"))

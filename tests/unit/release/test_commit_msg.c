@@ -151,6 +151,19 @@ static void test_parse(void **state)
     assert_string_equal(m.body, "see: the docs\nmore text");
     commit_msg_release(&m);
 
+    /* a BREAKING CHANGE note runs over several lines; other footers follow it */
+    msg = "feat: a\n\nBREAKING CHANGE: clients move\nto /v2 by June\nRefs: #7\n";
+    commit_msg_parse(msg, strlen(msg), &m);
+    assert_int_equal(m.nfooters, 2);
+    assert_string_equal(m.footers[0].value, "clients move\nto /v2 by June");
+    assert_string_equal(m.footers[1].token, "Refs");
+    assert_null(m.body);
+    commit_msg_release(&m);
+    msg = "fix: a\n\nsee: the docs\nmore text\n";
+    commit_msg_parse(msg, strlen(msg), &m);
+    assert_int_equal(m.nfooters, 0);
+    commit_msg_release(&m);
+
     msg = "Merge branch 'x'";
     commit_msg_parse(msg, strlen(msg), &m);
     assert_int_equal(m.kind, COMMIT_MERGE);
