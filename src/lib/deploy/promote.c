@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "config/contract.h"
@@ -22,6 +23,7 @@
 #include "base/strbuf.h"
 #include "base/strvec.h"
 #include "base/xalloc.h"
+#include "vcs/vcs_tags.h"
 #include "base/banned.h"
 
 struct run {
@@ -130,6 +132,48 @@ static char *other_pass(struct run *r, const char *gate, struct otap_err *err)
     return s;
 }
 
+/* The directory otap.yaml is in: the repository whose tags name releases. */
+static char *manifest_dir(const char *manifest_name)
+{
+    const char *slash = manifest_name ? strrchr(manifest_name, '/') : NULL;
+    return slash ? xstrndup(manifest_name, (size_t)(slash - manifest_name) + 1) : xstrdup(".");
+}
+
+/* The built-in tag gate: the build is the release vX.Y.Z, made from the commit that tag names. */
+static int check_tag(struct run *r, const char *label, struct otap_err *err)
+{
+    const struct artifact *b = &r->res->build;
+    const char *prefix = r->m->release.tag_prefix;
+    if (!b->version || !b->commit) {
+        refuse(r,
+               "gate 'tag': %s has no %s%s%s; a release build is registered with both ('otap "
+               "artifact register PATH --version X.Y.Z --commit SHA')",
+               label, !b->version ? "version" : "", !b->version && !b->commit ? " and no " : "",
+               !b->commit ? "commit" : "");
+        return 0;
+    }
+    char *tag = xasprintf("%s%s", prefix, b->version), *dir = manifest_dir(r->rq->manifest_name);
+    char *message = NULL, *commit = NULL;
+    struct otap_err e = OTAP_ERR_INIT;
+    int rc = vcs_tag_read(dir, tag, &message, &commit, &e);
+    size_t bl = strlen(b->commit);
+    if (rc == OTAP_ENOTFOUND)
+        refuse(r, "gate 'tag': no tag '%s' for %s: cut the release first ('otap release create')",
+               tag, label);
+    else if (rc < 0)
+        refuse(r, "gate 'tag': the tags cannot be read: %s", e.msg);
+    else if (bl < 7 || strncasecmp(commit, b->commit, bl))
+        refuse(r, "gate 'tag': tag '%s' is on commit %.7s, but %s was built from %.7s", tag, commit,
+               label, b->commit);
+    otap_err_release(&e);
+    free(message);
+    free(commit);
+    free(dir);
+    free(tag);
+    (void)err;
+    return 0;
+}
+
 static int check_gates(struct run *r, struct otap_err *err)
 {
     struct promote_result *res = r->res;
@@ -149,6 +193,10 @@ static int check_gates(struct run *r, struct otap_err *err)
                        label, where, where,
                        res->build.version ? res->build.version : res->build.digest);
             free(by);
+            continue;
+        }
+        if (!strcmp(req, MANIFEST_REQ_TAG)) {
+            rc = check_tag(r, label, err);
             continue;
         }
         char *result = NULL, *at = NULL;
@@ -346,6 +394,11 @@ static void describe_gates(const struct manifest *m, const struct manifest_env *
         const struct manifest_gate *g = manifest_gate_find(m, e->requires[i]);
         if (g)
             strvec_pushf(out, "gate '%s' passed for this build (%s)", g->name, g->run);
+        else if (!strcmp(e->requires[i], MANIFEST_REQ_TAG))
+            strvec_pushf(out,
+                         "the build is a release: its commit carries the tag %sX.Y.Z of its "
+                         "version X.Y.Z ('otap release create')",
+                         m->release.tag_prefix);
         else
             strvec_pushf(out, "this build was signed off in %s",
                          idx > 0 ? m->envs[idx - 1].name : e->name);
@@ -408,7 +461,8 @@ static const struct condition {
      describe_stage},
     {{"gates",
       "each gate ENV requires passed for this build ('otap gate record'); 'signoff': it was "
-      "signed off in the stage before ('otap signoff')",
+      "signed off in the stage before ('otap signoff'); 'tag': its commit carries the release "
+      "tag of its version ('otap release create')",
       false},
      check_gates,
      describe_gates},

@@ -3,6 +3,9 @@
 otap artifact --help
 otap artifact register --help
 otap artifact list --help
+otap branch --help
+otap branch check --help
+otap changelog --help
 otap check --help
 otap db --help
 otap db new --help
@@ -39,6 +42,10 @@ otap ports check --help
 otap ports free --help
 otap probe --help
 otap promote --help
+otap release --help
+otap release plan --help
+otap release create --help
+otap release notes --help
 otap rollback --help
 otap run --help
 otap secrets --help
