@@ -29,18 +29,6 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
     fputs(json_string_value(json_object_get(doc, "markdown")), out);
 }
 
-static json_t *releases_json(const struct changelog *cl, size_t from, size_t to)
-{
-    json_t *a = json_array();
-    for (size_t i = from; i < to; i++) {
-        const struct cl_release *r = &cl->items[i];
-        json_array_append_new(a, json_pack("{s:s?, s:s?, s:s?, s:I}", "version", r->version, "tag",
-                                           r->tag, "date", r->date, "commits",
-                                           (json_int_t)r->commits.n));
-    }
-    return a;
-}
-
 /* Counts the entries r would add to text. */
 static size_t entries_added(const struct cl_release *r, const struct manifest_release *cfg,
                             const char *text)
@@ -98,6 +86,33 @@ out:
     return rc;
 }
 
+/* What the walk renders: every release, or the one asked for. */
+struct rendering {
+    const struct manifest_release *cfg;
+    const char *only; /* a version; "" for Unreleased only; NULL for all */
+    struct strbuf md;
+    struct changelog links; /* version, tag and prev_tag of each release rendered */
+    json_t *releases;
+};
+
+static int render_one(void *ctx, struct cl_release *r)
+{
+    struct rendering *k = ctx;
+    bool want = !k->only || (!*k->only ? !r->version : r->version && !strcmp(r->version, k->only));
+    if (!want)
+        return 0;
+    changelog_render_release(&k->md, r, k->cfg, NULL);
+    struct cl_release *l = XPUSH(&k->links.items, &k->links.n, &k->links.alloc);
+    memset(l, 0, sizeof(*l));
+    l->version = r->version ? xstrdup(r->version) : NULL;
+    l->tag = r->tag ? xstrdup(r->tag) : NULL;
+    l->prev_tag = r->prev_tag ? xstrdup(r->prev_tag) : NULL;
+    json_array_append_new(k->releases,
+                          json_pack("{s:s?, s:s?, s:s?, s:I}", "version", r->version, "tag", r->tag,
+                                    "date", r->date, "commits", (json_int_t)r->commits.n));
+    return k->only ? 1 : 0; /* one release asked for: found, stop */
+}
+
 static int run_changelog(struct cli *cli, const struct cli_args *args)
 {
     const char *since = cli_opt(args, "since"), *release = cli_opt(args, "release");
@@ -128,53 +143,45 @@ static int run_changelog(struct cli *cli, const struct cli_args *args)
             return cli_error(cli, OTAP_ENOTFOUND, "no release tag '%s'", since);
         }
     }
-    struct changelog cl;
-    rc = changelog_collect(".", &tags, from ? from->commit : NULL, from ? from->name : NULL, &cl,
-                           &err);
-    if (rc < 0) {
-        vcs_tags_release(&tags);
-        return cli_fail(cli, rc, &err);
-    }
     char *web = NULL;
     vcs_remote_web_url(".", &web, &err);
     if (write) {
-        rc = write_file(cli, &cl, web);
+        struct changelog cl;
+        rc = changelog_collect(".", &tags, NULL, NULL, &cl, &err);
+        rc = rc < 0 ? cli_fail(cli, rc, &err) : write_file(cli, &cl, web);
+        changelog_release(&cl);
         goto out;
     }
-    size_t lo = 0, hi = cl.n;
+    struct rendering k = {.cfg = cfg, .md = STRBUF_INIT, .releases = json_array()};
     if (unreleased)
-        hi = 1;
-    if (release) {
-        const char *v = *release == 'v' ? release + 1 : release;
-        lo = hi;
-        for (size_t i = 1; i < cl.n; i++)
-            if (!strcmp(cl.items[i].version, v))
-                lo = i, hi = i + 1;
-        if (lo == cl.n) {
-            rc = cli_error(cli, OTAP_ENOTFOUND, "no release %s in the history of HEAD", v);
-            goto out;
-        }
+        k.only = "";
+    else if (release)
+        k.only = *release == 'v' ? release + 1 : release;
+    bool whole = !unreleased && !release && !since;
+    if (whole)
+        changelog_render_header(&k.md);
+    rc = changelog_walk(".", &tags, from ? from->commit : NULL, from ? from->name : NULL,
+                        render_one, &k, &err);
+    if (rc < 0)
+        rc = cli_fail(cli, rc, &err);
+    else if (release && !k.links.n)
+        rc = cli_error(cli, OTAP_ENOTFOUND, "no release %s in the history of HEAD", k.only);
+    else {
+        rc = 0;
+        changelog_render_links(&k.md, &k.links, web, cfg->tag_prefix);
+        while (k.md.len > 1 && k.md.buf[k.md.len - 1] == '\n' && k.md.buf[k.md.len - 2] == '\n')
+            strbuf_setlen(&k.md, k.md.len - 1);
+        cli_emit(
+            cli,
+            json_pack("{s:b, s:O, s:s}", "ok", 1, "releases", k.releases, "markdown", k.md.buf),
+            render);
     }
-    struct strbuf sb = STRBUF_INIT;
-    if (lo == 0 && hi == cl.n && !since) {
-        changelog_render(&sb, &cl, cfg, web);
-    } else {
-        struct changelog part = {cl.items + lo, hi - lo, 0};
-        for (size_t i = lo; i < hi; i++)
-            changelog_render_release(&sb, &cl.items[i], cfg, NULL);
-        changelog_render_links(&sb, &part, web, cfg->tag_prefix);
-    }
-    while (sb.len > 1 && sb.buf[sb.len - 1] == '\n' && sb.buf[sb.len - 2] == '\n')
-        strbuf_setlen(&sb, sb.len - 1);
-    cli_emit(cli,
-             json_pack("{s:b, s:o, s:s}", "ok", 1, "releases", releases_json(&cl, lo, hi),
-                       "markdown", sb.buf),
-             render);
-    strbuf_release(&sb);
+    json_decref(k.releases);
+    strbuf_release(&k.md);
+    changelog_release(&k.links);
 out:
     free(web);
     otap_err_release(&err);
-    changelog_release(&cl);
     vcs_tags_release(&tags);
     return rc;
 }

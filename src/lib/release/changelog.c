@@ -61,12 +61,13 @@ static int by_commit(const void *a, const void *b)
     return strcmp(x->commit, y->commit);
 }
 
-struct collecting {
-    struct changelog *out;
+struct walking {
     struct tag_at *at;
     size_t nat;
-    struct release_commits pending;
-    const char *prev_tag;
+    struct cl_release cur; /* the release being read, newest first */
+    changelog_fn fn;
+    void *ctx;
+    int rc;
 };
 
 static char *utc_date(long long t)
@@ -79,24 +80,83 @@ static char *utc_date(long long t)
     return xstrdup(buf);
 }
 
+static void release_free(struct cl_release *r)
+{
+    free(r->version);
+    free(r->tag);
+    free(r->prev_tag);
+    free(r->date);
+    release_commits_release(&r->commits);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Hands the release read so far to fn, oldest commit first, and frees it. */
+static int finish(struct walking *w, const char *prev_tag)
+{
+    struct cl_release *r = &w->cur;
+    r->prev_tag = prev_tag ? xstrdup(prev_tag) : NULL;
+    for (size_t i = 0; i < r->commits.n / 2; i++) {
+        struct release_commit t = r->commits.items[i];
+        r->commits.items[i] = r->commits.items[r->commits.n - 1 - i];
+        r->commits.items[r->commits.n - 1 - i] = t;
+    }
+    int rc = w->fn(w->ctx, r);
+    release_free(r);
+    return rc;
+}
+
 static int on_commit(void *ctx, const char *short_id, const char *id, const char *message)
 {
-    struct collecting *k = ctx;
-    release_commit_read(XPUSH(&k->pending.items, &k->pending.n, &k->pending.alloc), short_id, id,
-                        message);
+    struct walking *w = ctx;
     struct tag_at key = {id, NULL};
-    struct tag_at *hit = k->nat ? bsearch(&key, k->at, k->nat, sizeof *k->at, by_commit) : NULL;
+    struct tag_at *hit = w->nat ? bsearch(&key, w->at, w->nat, sizeof *w->at, by_commit) : NULL;
     if (hit) {
-        struct cl_release *r = XPUSH(&k->out->items, &k->out->n, &k->out->alloc);
-        memset(r, 0, sizeof(*r));
-        r->version = xstrdup(hit->tag->version);
-        r->tag = xstrdup(hit->tag->name);
-        r->prev_tag = k->prev_tag ? xstrdup(k->prev_tag) : NULL;
-        r->date = utc_date(hit->tag->time);
-        r->commits = k->pending;
-        memset(&k->pending, 0, sizeof k->pending);
-        k->prev_tag = hit->tag->name;
+        /* a release tag: what came after it is done, and its own release starts here */
+        int rc = finish(w, hit->tag->name);
+        if (rc)
+            return rc;
+        w->cur.version = xstrdup(hit->tag->version);
+        w->cur.tag = xstrdup(hit->tag->name);
+        w->cur.date = utc_date(hit->tag->time);
     }
+    struct release_commits *l = &w->cur.commits;
+    release_commit_read(XPUSH(&l->items, &l->n, &l->alloc), short_id, id, message);
+    return 0;
+}
+
+int changelog_walk(const char *dir, const struct vcs_tags *tags, const char *since,
+                   const char *since_tag, changelog_fn fn, void *ctx, struct otap_err *err)
+{
+    struct walking w = {.fn = fn, .ctx = ctx};
+    /* final releases only, by commit for a binary search; the highest wins a shared commit */
+    w.at = xcalloc(tags->n ? tags->n : 1, sizeof(*w.at));
+    for (size_t i = 0; i < tags->n; i++)
+        if (!strchr(tags->items[i].version, '-'))
+            w.at[w.nat++] = (struct tag_at){tags->items[i].commit, &tags->items[i]};
+    qsort(w.at, w.nat, sizeof *w.at, by_commit);
+    size_t k = 0;
+    for (size_t i = 0; i < w.nat; i++) {
+        if (k && !strcmp(w.at[k - 1].commit, w.at[i].commit)) {
+            w.at[k - 1] = w.at[i]; /* tags sort lowest first: keep the later */
+            continue;
+        }
+        w.at[k++] = w.at[i];
+    }
+    w.nat = k;
+    int rc = vcs_each_commit_ordered(dir, since, NULL, true, on_commit, &w, err);
+    if (rc == 0)
+        rc = finish(&w, since_tag); /* the oldest release read, or Unreleased */
+    release_free(&w.cur);
+    free(w.at);
+    return rc;
+}
+
+/* changelog_collect's callback: keeps each release. */
+static int keep(void *ctx, struct cl_release *r)
+{
+    struct changelog *cl = ctx;
+    *XPUSH(&cl->items, &cl->n, &cl->alloc) = *r;
+    memset(r, 0, sizeof(*r));
     return 0;
 }
 
@@ -104,52 +164,16 @@ int changelog_collect(const char *dir, const struct vcs_tags *tags, const char *
                       const char *since_tag, struct changelog *out, struct otap_err *err)
 {
     memset(out, 0, sizeof(*out));
-    struct collecting k = {.out = out, .prev_tag = since_tag};
-    /* final releases only, by commit for a binary search; the highest wins a shared commit */
-    k.at = xcalloc(tags->n ? tags->n : 1, sizeof(*k.at));
-    for (size_t i = 0; i < tags->n; i++)
-        if (!strchr(tags->items[i].version, '-'))
-            k.at[k.nat++] = (struct tag_at){tags->items[i].commit, &tags->items[i]};
-    qsort(k.at, k.nat, sizeof *k.at, by_commit);
-    size_t w = 0;
-    for (size_t i = 0; i < k.nat; i++) {
-        if (w && !strcmp(k.at[w - 1].commit, k.at[i].commit)) {
-            k.at[w - 1] = k.at[i]; /* tags sort lowest first: keep the later */
-            continue;
-        }
-        k.at[w++] = k.at[i];
-    }
-    k.nat = w;
-    int rc = vcs_each_commit(dir, since, NULL, on_commit, &k, err);
-    free(k.at);
-    if (rc < 0) {
-        release_commits_release(&k.pending);
+    int rc = changelog_walk(dir, tags, since, since_tag, keep, out, err);
+    if (rc < 0)
         changelog_release(out);
-        return rc;
-    }
-    struct cl_release *u = XPUSH(&out->items, &out->n, &out->alloc);
-    memset(u, 0, sizeof(*u));
-    u->prev_tag = k.prev_tag ? xstrdup(k.prev_tag) : NULL;
-    u->commits = k.pending;
-    /* newest first, as the file reads */
-    for (size_t i = 0; i < out->n / 2; i++) {
-        struct cl_release t = out->items[i];
-        out->items[i] = out->items[out->n - 1 - i];
-        out->items[out->n - 1 - i] = t;
-    }
-    return 0;
+    return rc;
 }
 
 void changelog_release(struct changelog *cl)
 {
-    for (size_t i = 0; i < cl->n; i++) {
-        struct cl_release *r = &cl->items[i];
-        free(r->version);
-        free(r->tag);
-        free(r->prev_tag);
-        free(r->date);
-        release_commits_release(&r->commits);
-    }
+    for (size_t i = 0; i < cl->n; i++)
+        release_free(&cl->items[i]);
     free(cl->items);
     memset(cl, 0, sizeof(*cl));
 }
@@ -245,6 +269,11 @@ static const char header[] =
     "All notable changes to this project will be documented in this file.\n\n"
     "The format is based on [Keep a Changelog](https://keepachangelog.com/en/1.1.0/),\n"
     "and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0.html).\n\n";
+
+void changelog_render_header(struct strbuf *sb)
+{
+    strbuf_addstr(sb, header);
+}
 
 void changelog_render(struct strbuf *sb, const struct changelog *cl,
                       const struct manifest_release *cfg, const char *web)

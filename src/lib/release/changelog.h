@@ -40,9 +40,20 @@ struct changelog {
 };
 
 /*
- * Reads the history from HEAD back to since (a commit; NULL: the root) and
- * cuts it at each final release tag in tags.
+ * One release, read: its commits oldest first. The walker frees it after
+ * the call; a non-zero return stops the walk and is returned.
  */
+typedef int (*changelog_fn)(void *ctx, struct cl_release *r);
+
+/*
+ * Reads the history from HEAD back to since (a commit; NULL: the root),
+ * cuts it at each final release tag in tags, and calls fn for each release
+ * newest first, Unreleased first, holding one release in memory at a time.
+ * since_tag names since's tag, the oldest release's prev_tag.
+ */
+int changelog_walk(const char *dir, const struct vcs_tags *tags, const char *since,
+                   const char *since_tag, changelog_fn fn, void *ctx, struct otap_err *err);
+/* The same, every release kept in out. */
 int changelog_collect(const char *dir, const struct vcs_tags *tags, const char *since,
                       const char *since_tag, struct changelog *out, struct otap_err *err);
 void changelog_release(struct changelog *cl);
@@ -60,6 +71,8 @@ void changelog_render_release(struct strbuf *sb, const struct cl_release *r,
 /* The compare links of the releases in cl, for web (the remote's address; NULL: none). */
 void changelog_render_links(struct strbuf *sb, const struct changelog *cl, const char *web,
                             const char *prefix);
+/* The heading and words a new changelog starts with. */
+void changelog_render_header(struct strbuf *sb);
 /* A whole new file: the heading, every release in cl and the links. */
 void changelog_render(struct strbuf *sb, const struct changelog *cl,
                       const struct manifest_release *cfg, const char *web);

@@ -19,21 +19,15 @@
 #include "base/fileio.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "vcs/vcs_impl.h"
 #include "base/banned.h"
-
-static int git_fail(struct otap_err *err, int code, const char *what)
-{
-    const git_error *e = git_error_last();
-    return otap_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "git failed");
-}
 
 int vcs_identity(const char *dir, char **who, struct otap_err *err)
 {
     *who = NULL;
-    git_libgit2_init();
     git_repository *repo = NULL;
-    if (git_repository_open_ext(&repo, dir, 0, NULL) < 0)
-        return otap_err_set(err, OTAP_EUSAGE, "'%s' is in no git repository", dir);
+    if (vcs_open(dir, &repo, err) < 0)
+        return OTAP_EUSAGE;
     git_signature *sig = NULL;
     int rc = 0;
     if (git_signature_default(&sig, repo) < 0)
@@ -91,13 +85,13 @@ static int unwind(git_repository *repo, struct vcs_undo *u, bool moved, struct o
         git_oid_fromstr(&cur, u->new_commit);
         if (git_reference_create_matching(&ref, repo, u->branch_ref, &old, 1, &cur,
                                           "otap release: undone") < 0)
-            rc = git_fail(err, OTAP_EEXTERNAL, "cannot move the branch back");
+            rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot move the branch back");
         git_reference_free(ref);
         ref = NULL;
     }
     if (u->tag_ref && git_reference_lookup(&ref, repo, u->tag_ref) == 0) {
         if (git_reference_delete(ref) < 0 && !rc)
-            rc = git_fail(err, OTAP_EEXTERNAL, "cannot remove the tag");
+            rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot remove the tag");
         git_reference_free(ref);
     }
     int r = restore_files(u, err);
@@ -111,7 +105,7 @@ static int unwind(git_repository *repo, struct vcs_undo *u, bool moved, struct o
         git_commit_tree(&tree, (git_commit *)head) < 0 || git_index_read_tree(index, tree) < 0 ||
         git_index_write(index) < 0) {
         if (!rc)
-            rc = git_fail(err, OTAP_EEXTERNAL, "cannot restore the index");
+            rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot restore the index");
     }
     git_tree_free(tree);
     git_object_free(head);
@@ -124,7 +118,7 @@ int vcs_commit_undo(struct vcs_undo *u, struct otap_err *err)
     git_libgit2_init();
     git_repository *repo = NULL;
     if (git_repository_open(&repo, u->workdir) < 0)
-        return git_fail(err, OTAP_EEXTERNAL, "cannot open the repository");
+        return vcs_git_fail(err, OTAP_EEXTERNAL, "cannot open the repository");
     int rc = unwind(repo, u, true, err);
     git_repository_free(repo);
     vcs_commit_forget(u);
@@ -136,10 +130,9 @@ int vcs_commit_and_tag(const char *dir, const struct vcs_file *files, size_t nfi
                        long long when, struct vcs_undo *u, struct otap_err *err)
 {
     memset(u, 0, sizeof(*u));
-    git_libgit2_init();
     git_repository *repo = NULL;
-    if (git_repository_open_ext(&repo, dir, 0, NULL) < 0)
-        return otap_err_set(err, OTAP_EUSAGE, "'%s' is in no git repository", dir);
+    if (vcs_open(dir, &repo, err) < 0)
+        return OTAP_EUSAGE;
     int rc = 0;
     bool wrote = false, moved = false;
     char **rel = NULL;
@@ -210,12 +203,12 @@ int vcs_commit_and_tag(const char *dir, const struct vcs_file *files, size_t nfi
     if (rc < 0)
         goto out;
     if (git_repository_index(&index, repo) < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot read the index");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot read the index");
         goto out;
     }
     for (size_t i = 0; i < nfiles; i++)
         if (git_index_add_bypath(index, rel[i]) < 0) {
-            rc = git_fail(err, OTAP_EEXTERNAL, "cannot stage the release files");
+            rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot stage the release files");
             goto out;
         }
     if (git_index_write_tree(&tree_oid, index) < 0 || git_tree_lookup(&tree, repo, &tree_oid) < 0 ||
@@ -225,7 +218,7 @@ int vcs_commit_and_tag(const char *dir, const struct vcs_file *files, size_t nfi
         git_commit_lookup(&commit, repo, &commit_oid) < 0 ||
         git_tag_annotation_create(&tag_oid, repo, tag, (git_object *)commit, sig, tag_message) <
             0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot make the release commit");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot make the release commit");
         goto out;
     }
     git_oid_tostr(u->new_commit, sizeof u->new_commit, &commit_oid);
@@ -238,12 +231,12 @@ int vcs_commit_and_tag(const char *dir, const struct vcs_file *files, size_t nfi
     u->tag_ref = tref;
     if (git_reference_create_matching(&newref, repo, u->branch_ref, &commit_oid, 1,
                                       git_reference_target(head), message) < 0) {
-        rc = git_fail(err, OTAP_EREFUSED, "the branch moved while the release was made");
+        rc = vcs_git_fail(err, OTAP_EREFUSED, "the branch moved while the release was made");
         goto out;
     }
     moved = true;
     if (git_index_write(index) < 0)
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot write the index");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot write the index");
 out:
     if (rc < 0 && wrote) {
         struct otap_err ignored = OTAP_ERR_INIT; /* the first error is the one to report */

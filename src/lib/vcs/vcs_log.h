@@ -6,6 +6,7 @@
 #ifndef OTAP_VCS_LOG_H
 #define OTAP_VCS_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -22,5 +23,8 @@ typedef int (*vcs_commit_fn)(void *ctx, const char *short_id, const char *id, co
  */
 int vcs_each_commit(const char *dir, const char *from, const char *to, vcs_commit_fn fn, void *ctx,
                     struct otap_err *err);
+/* The same, newest first when newest_first (a changelog streams its releases that way). */
+int vcs_each_commit_ordered(const char *dir, const char *from, const char *to, bool newest_first,
+                            vcs_commit_fn fn, void *ctx, struct otap_err *err);
 
 #endif

@@ -9,21 +9,8 @@
 
 #include "base/semver.h"
 #include "base/xalloc.h"
+#include "vcs/vcs_impl.h"
 #include "base/banned.h"
-
-static int git_fail(struct otap_err *err, int code, const char *what)
-{
-    const git_error *e = git_error_last();
-    return otap_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "git failed");
-}
-
-static int open_repo(const char *dir, git_repository **repo, struct otap_err *err)
-{
-    git_libgit2_init();
-    if (git_repository_open_ext(repo, dir, 0, NULL) < 0)
-        return otap_err_set(err, OTAP_EUSAGE, "'%s' is in no git repository", dir);
-    return 0;
-}
 
 void vcs_tags_release(struct vcs_tags *t)
 {
@@ -87,12 +74,12 @@ int vcs_release_tags(const char *dir, const char *prefix, struct vcs_tags *out,
 {
     memset(out, 0, sizeof(*out));
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     struct tag_walk w = {repo, prefix, out};
     if (git_tag_foreach(repo, on_tag, &w) < 0)
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot list the tags");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot list the tags");
     else if (out->n)
         qsort(out->items, out->n, sizeof(*out->items), by_version);
     git_repository_free(repo);
@@ -127,7 +114,7 @@ int vcs_nearest_release(const char *dir, const char *rev, const struct vcs_tags 
     if (!any)
         return 0; /* no final release: no need to walk the history at all */
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_revwalk *walk = NULL;
@@ -139,7 +126,7 @@ int vcs_nearest_release(const char *dir, const char *rev, const struct vcs_tags 
     /* time order is incremental: the walk stops at the first tagged commit */
     if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_sorting(walk, GIT_SORT_TIME) < 0 ||
         git_revwalk_push(walk, git_object_id(tip)) < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot walk the history");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot walk the history");
         goto out;
     }
     git_oid oid;
@@ -160,7 +147,7 @@ int vcs_tag_read(const char *dir, const char *name, char **message, char **commi
 {
     *message = *commit = NULL;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     char *ref = xasprintf("refs/tags/%s", name);
@@ -170,7 +157,7 @@ int vcs_tag_read(const char *dir, const char *name, char **message, char **commi
         rc = otap_err_set(err, OTAP_ENOTFOUND, "no tag '%s'", name);
     } else if (git_reference_peel(&obj, r, GIT_OBJECT_ANY) < 0 ||
                git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot read the tag");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot read the tag");
     } else {
         git_object *target = NULL;
         /* the tag object itself, when it is annotated */
@@ -195,7 +182,7 @@ int vcs_resolve(const char *dir, const char *rev, char **commit, struct otap_err
 {
     *commit = NULL;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_object *obj = NULL, *peeled = NULL;
@@ -217,13 +204,13 @@ int vcs_current_branch(const char *dir, char **branch, struct otap_err *err)
 {
     *branch = NULL;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_reference *head = NULL;
     /* an unborn branch (no commit yet) still has a name */
     if (git_reference_lookup(&head, repo, "HEAD") < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot read HEAD");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot read HEAD");
     } else if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
         const char *t = git_reference_symbolic_target(head);
         if (t && !strncmp(t, "refs/heads/", 11))
@@ -239,7 +226,7 @@ int vcs_dirty_files(const char *dir, size_t max, char ***files, size_t *n, struc
     *files = NULL;
     *n = 0;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_status_options o;
@@ -248,7 +235,7 @@ int vcs_dirty_files(const char *dir, size_t max, char ***files, size_t *n, struc
     o.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES; /* untracked files are not part of a commit */
     git_status_list *list = NULL;
     if (git_status_list_new(&list, repo, &o) < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot read the working tree's status");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot read the working tree's status");
     } else {
         size_t cnt = git_status_list_entrycount(list), alloc = 0;
         for (size_t i = 0; i < cnt && *n < max; i++) {
@@ -304,7 +291,7 @@ int vcs_remote_web_url(const char *dir, char **url, struct otap_err *err)
 {
     *url = NULL;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_remote *remote = NULL;
@@ -322,7 +309,7 @@ int vcs_branch_ref(const char *dir, const char *name, char **ref, struct otap_er
 {
     *ref = NULL;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     const char *forms[] = {"refs/heads/", "refs/remotes/origin/"};
@@ -345,7 +332,7 @@ int vcs_branch_first_commit(const char *dir, const char *branch, const char *bas
     *time = 0;
     *count = 0;
     git_repository *repo = NULL;
-    int rc = open_repo(dir, &repo, err);
+    int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
     git_revwalk *walk = NULL;
@@ -360,14 +347,14 @@ int vcs_branch_first_commit(const char *dir, const char *branch, const char *bas
     }
     if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_sorting(walk, GIT_SORT_TIME) < 0 ||
         git_revwalk_push(walk, &tip) < 0 || git_revwalk_hide(walk, &hide) < 0) {
-        rc = git_fail(err, OTAP_EEXTERNAL, "cannot walk the history");
+        rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot walk the history");
         goto out;
     }
     git_oid oid;
     while (git_revwalk_next(&oid, walk) == 0) {
         git_commit *c = NULL;
         if (git_commit_lookup(&c, repo, &oid) < 0) {
-            rc = git_fail(err, OTAP_EEXTERNAL, "cannot read a commit");
+            rc = vcs_git_fail(err, OTAP_EEXTERNAL, "cannot read a commit");
             break;
         }
         /* the branch's life: its oldest own commit, by when it was written
