@@ -110,8 +110,10 @@ int branch_check(const char *dir, const struct manifest *m, const char *branch, 
         if (rc == 0 && !v->branch)
             rc = otap_err_set(err, OTAP_EUSAGE, "HEAD is detached: name the BRANCH to check");
     }
-    if (rc < 0)
+    if (rc < 0) {
+        branch_verdict_release(v);
         return rc;
+    }
     char *ref = NULL;
     rc = vcs_branch_ref(dir, v->branch, &ref, err);
     if (rc == 0 && !ref)
@@ -119,6 +121,7 @@ int branch_check(const char *dir, const struct manifest *m, const char *branch, 
                           v->branch);
     if (rc < 0) {
         free(ref);
+        branch_verdict_release(v);
         return rc;
     }
     classify(m, v);
@@ -150,5 +153,7 @@ int branch_check(const char *dir, const struct manifest *m, const char *branch, 
         free(tref);
     }
     free(ref);
+    if (rc < 0)
+        branch_verdict_release(v);
     return rc;
 }

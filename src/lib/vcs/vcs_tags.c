@@ -294,13 +294,13 @@ int vcs_remote_web_url(const char *dir, char **url, struct otap_err *err)
     int rc = vcs_open(dir, &repo, err);
     if (rc < 0)
         return rc;
-    git_remote *remote = NULL;
-    if (git_remote_lookup(&remote, repo, "origin") == 0) {
-        const char *u = git_remote_url(remote);
-        if (u)
-            *url = web_url(u);
-    }
-    git_remote_free(remote);
+    /* the config value itself: git_remote_lookup() leaks libgit2 1.5's regex match data */
+    git_config *cfg = NULL;
+    const char *u = NULL;
+    if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+        git_config_get_string(&u, cfg, "remote.origin.url") == 0 && u)
+        *url = web_url(u);
+    git_config_free(cfg);
     git_repository_free(repo);
     return 0;
 }
