@@ -14,24 +14,28 @@
 #include <unistd.h>
 
 #include "base/proc.h"
+#include "base/monotime.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
 
-static volatile sig_atomic_t relay_child;
+static volatile sig_atomic_t relay_child, relay_group;
 
 static void pass_on(int sig)
 {
     if (relay_child > 0)
-        kill((pid_t)relay_child, sig);
+        kill(relay_group ? -(pid_t)relay_child : (pid_t)relay_child, sig);
 }
 
 /* One child: how it starts, and where what it writes goes. */
 struct child {
     char *const *argv;
-    char *const *envp;  /* exactly this environment (execvpe), or NULL: */
-    char *const *extra; /* the parent's plus these "K=V" entries */
-    const char *cwd;    /* NULL: here */
-    bool pass_signals;  /* ignore ^C here (the child gets it), pass SIGTERM/SIGHUP on */
+    char *const *envp;    /* exactly this environment (execvpe), or NULL: */
+    char *const *extra;   /* the parent's plus these "K=V" entries */
+    const char *cwd;      /* NULL: here */
+    bool pass_signals;    /* ignore ^C here (the child gets it), pass SIGTERM/SIGHUP on */
+    bool group;           /* the child leads its own process group, and the group is signalled */
+    long long timeout_ms; /* > 0: after this long the group gets SIGTERM, 2 s later SIGKILL */
+    bool *timed_out;
     /* a chunk from stdout (0) or stderr (1); len 0: that stream ended */
     void (*on_data)(void *ctx, int stream, const char *data, size_t len);
     void *ctx;
@@ -67,6 +71,8 @@ static int run_child(const struct child *c, int *status, struct otap_err *err)
     }
     pid_t pid = fork();
     if (pid == 0) {
+        if (c->group)
+            setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
@@ -88,6 +94,9 @@ static int run_child(const struct child *c, int *status, struct otap_err *err)
         _exit(127);
     }
     int fork_errno = pid < 0 ? errno : 0;
+    if (pid > 0 && c->group)
+        setpgid(pid, pid); /* also here: no signal may reach a group not made yet */
+    relay_group = c->group;
     relay_child = pid > 0 ? pid : 0;
     close(po[1]);
     close(pe[1]);
@@ -103,12 +112,42 @@ static int run_child(const struct child *c, int *status, struct otap_err *err)
     struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
     int open_fds = pid > 0 ? 2 : 0;
     char chunk[65536];
+    long long start = monotime_ms(), kill_at = c->timeout_ms > 0 ? start + c->timeout_ms : 0;
+    long long exited_at = 0; /* a group's leader gone: what it left behind gets a second */
+    int st = 0, signals = 0;
+    bool reaped = false;
     while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
+        int wait_ms = -1;
+        if (c->group) {
+            long long now = monotime_ms();
+            if (!reaped && waitpid(pid, &st, WNOHANG) == pid) {
+                reaped = true;
+                exited_at = now;
+            }
+            long long next = kill_at;
+            if (exited_at && (!next || exited_at + 1000 < next))
+                next = exited_at + 1000;
+            if (next && now >= next) {
+                /* the timeout, or leftovers holding the pipes: the whole group goes */
+                if (!reaped && c->timed_out && kill_at && now >= kill_at)
+                    *c->timed_out = true;
+                kill(-pid, signals++ == 0 && !reaped ? SIGTERM : SIGKILL);
+                kill_at = now + 2000;
+                exited_at = 0;
+                if (signals > 2)
+                    break;
+                continue;
+            }
+            wait_ms = 100;
+        }
+        int pr = poll(fds, 2, wait_ms);
+        if (pr < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
+        if (pr == 0)
+            continue;
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !fds[i].revents)
                 continue;
@@ -128,9 +167,10 @@ static int run_child(const struct child *c, int *status, struct otap_err *err)
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
-    int st = 0;
-    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    while (pid > 0 && !reaped && waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    if (pid > 0 && c->group)
+        kill(-pid, SIGKILL); /* nothing of a gate outlives it */
     relay_child = 0;
     if (c->pass_signals) {
         sigaction(SIGINT, &old_int, NULL);
@@ -211,6 +251,27 @@ int proc_relay(char *const *argv, char *const *envp, const char *cwd, proc_line_
                       .envp = envp,
                       .cwd = cwd,
                       .pass_signals = true,
+                      .on_data = relay_data,
+                      .ctx = &r};
+    int rc = run_child(&c, status, err);
+    strbuf_release(&r.pending[0]);
+    strbuf_release(&r.pending[1]);
+    return rc;
+}
+
+int proc_relay_group(char *const *argv, char *const *envp, const char *cwd, long long timeout_ms,
+                     proc_line_fn on_line, void *ctx, int *status, bool *timed_out,
+                     struct otap_err *err)
+{
+    struct relay r = {{STRBUF_INIT, STRBUF_INIT}, on_line, ctx};
+    *timed_out = false;
+    struct child c = {.argv = argv,
+                      .envp = envp,
+                      .cwd = cwd,
+                      .pass_signals = true,
+                      .group = true,
+                      .timeout_ms = timeout_ms,
+                      .timed_out = timed_out,
                       .on_data = relay_data,
                       .ctx = &r};
     int rc = run_child(&c, status, err);

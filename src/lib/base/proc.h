@@ -40,6 +40,17 @@ int proc_relay(char *const *argv, char *const *envp, const char *cwd, proc_line_
                void *ctx, int *status, struct otap_err *err);
 
 /*
+ * proc_relay() for a job (a CI gate): the child leads its own process
+ * group; after timeout_ms (0: none) the whole group gets SIGTERM, and
+ * SIGKILL 2 s later (*timed_out is then true); when the child exits, what
+ * it left running in its group gets a second to close its output and is
+ * then killed, so nothing it started outlives it.
+ */
+int proc_relay_group(char *const *argv, char *const *envp, const char *cwd, long long timeout_ms,
+                     proc_line_fn on_line, void *ctx, int *status, bool *timed_out,
+                     struct otap_err *err);
+
+/*
  * A process's start time in clock ticks since boot (field 22 of
  * /proc/PID/stat), as text: with the pid it names one process even after
  * the pid is reused. "" when the process is gone. Caller frees.
