@@ -39,7 +39,7 @@
 
 static const char *const top_keys[] = {"project",  "environments", "services", "ports",   "config",
                                        "database", "slo",          "flags",    "release", "gates",
-                                       "docs",     "secrets",      NULL};
+                                       "docs",     "secrets",      "policies", "ci",      NULL};
 enum {
     TK_PROJECT,
     TK_ENVIRONMENTS,
@@ -53,11 +53,13 @@ enum {
     TK_GATES,
     TK_DOCS,
     TK_SECRETS,
+    TK_POLICIES,
+    TK_CI,
 };
 
 struct top_walk {
-    struct fy_node *val[TK_SECRETS + 1];
-    struct manifest_pos pos[TK_SECRETS + 1];
+    struct fy_node *val[TK_CI + 1];
+    struct manifest_pos pos[TK_CI + 1];
 };
 
 static const char *const docs_keys[] = {"config", NULL};
@@ -146,6 +148,10 @@ static void build(struct mf_ctx *c, struct fy_node *root)
 
     if (w.val[TK_GATES])
         mf_load_gates(c, w.val[TK_GATES], w.pos[TK_GATES]);
+    if (w.pos[TK_POLICIES].line)
+        mf_load_policies(c, w.val[TK_POLICIES], w.pos[TK_POLICIES]);
+    if (w.pos[TK_CI].line && !mf_is_null(w.val[TK_CI]))
+        mf_walk_map(c, w.val[TK_CI], w.pos[TK_CI], "'ci'", mf_ci_keys, mf_ci_field, &m->ci);
     if (!w.pos[TK_ENVIRONMENTS].line)
         ERR(c, top, "missing 'environments' (the OTAP stages in promotion order)");
     else
@@ -196,6 +202,7 @@ static void build(struct mf_ctx *c, struct fy_node *root)
         m->release.tag_prefix = xstrdup("v");
 
     mf_check_environments(c);
+    mf_check_gates(c);
     mf_check_services(c);
     mf_check_blocks(c);
     mf_check_config(c);
@@ -444,7 +451,22 @@ void manifest_free(struct manifest *m)
     }
     free(m->release.sections);
     free(m->config_docs);
+    for (size_t i = 0; i < m->npolicies; i++) {
+        free(m->policies[i].name);
+        free(m->policies[i].files);
+        free(m->policies[i].pattern);
+        free(m->policies[i].message);
+    }
+    free(m->policies);
+    free(m->ci.install);
+    free(m->ci.build);
+    free(m->ci.artifact);
+    free(m->ci.runner);
+    free(m->ci.postgres);
     for (size_t i = 0; i < m->ngates; i++) {
+        free(m->gates[i].env);
+        xfree_strv(m->gates[i].needs, m->gates[i].nneeds);
+        xfree_strv(m->gates[i].services, m->gates[i].nservices);
         free(m->gates[i].name);
         free(m->gates[i].run);
     }

@@ -61,10 +61,14 @@ struct manifest_service_url {
     struct manifest_pos pos;
 };
 
+enum service_restart { SERVICE_RESTART_ON_FAILURE, SERVICE_RESTART_NO, SERVICE_RESTART_ALWAYS };
+
 struct manifest_service {
     char *name;
     int port; /* 0: none */
     char *run;
+    enum service_restart restart; /* on-failure unless said otherwise */
+    int max_restarts;             /* for on-failure (3) */
     struct manifest_health health;
     char **depends_on;
     size_t ndepends_on;
@@ -132,6 +136,30 @@ struct manifest_gate {
     char *name;
     char *run;
     long timeout_s;
+    char *env;    /* the environment whose canonical config it runs with; NULL: test (stage T) */
+    char **needs; /* gates (or built-in gates) that pass before it */
+    size_t nneeds;
+    char **services; /* services started and waited for before it */
+    size_t nservices;
+    struct manifest_pos pos;
+};
+
+/* How CI gets otap and the build (otap gen github); every field may be NULL. */
+struct manifest_ci {
+    char *install;  /* a shell step that puts otap on PATH */
+    char *build;    /* a shell step that builds */
+    char *artifact; /* the build it makes, registered and recorded */
+    char *runner;   /* runs-on (ubuntu-latest) */
+    char *postgres; /* the PostgreSQL service image (postgres:15) */
+};
+
+/* A policy rule (otap policy check): every file matching files must (not) contain pattern. */
+struct manifest_policy {
+    char *name;
+    char *files;   /* a glob; ** crosses directories */
+    char *pattern; /* PCRE2, multi-line */
+    bool must_not; /* must_not_contain rather than must_contain */
+    char *message;
     struct manifest_pos pos;
 };
 
@@ -235,6 +263,9 @@ struct manifest {
     struct manifest_release release;
     struct manifest_gate *gates;
     size_t ngates;
+    struct manifest_policy *policies;
+    size_t npolicies;
+    struct manifest_ci ci;
     char *config_docs; /* docs.config: a file with the contract table between markers */
     struct manifest_secrets secrets;
 };
@@ -285,5 +316,12 @@ const char *contract_type_name(enum contract_type t);
 #define MANIFEST_REQ_SIGNOFF "signoff"
 /* The built-in gate that a build is the release its tag names (otap release create). */
 #define MANIFEST_REQ_TAG "tag"
+/*
+ * Every built-in gate, usable in requires and needs without a definition:
+ * signoff, tag (judged when promoting) and the ones otap ci run runs
+ * itself: secrets, contract, migrations, commits, branch, policy.
+ */
+extern const char *const manifest_builtin_gates[];
+bool manifest_gate_is_builtin(const char *name);
 
 #endif

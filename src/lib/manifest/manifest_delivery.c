@@ -202,7 +202,7 @@ void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, s
     }
 }
 
-static const char *const gate_keys[] = {"name", "run", "timeout", NULL};
+static const char *const gate_keys[] = {"name", "run", "timeout", "env", "needs", "services", NULL};
 
 static void gate_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                        struct manifest_pos kp)
@@ -215,21 +215,30 @@ static void gate_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, 
         if (g->name && !mf_valid_name(g->name, false))
             ERR(c, mf_node_pos(v, kp), "gate name '%s' may hold only a-z, 0-9, '-' and '_'",
                 g->name);
-        if (g->name && !strcmp(g->name, MANIFEST_REQ_SIGNOFF))
+        if (g->name && manifest_gate_is_builtin(g->name))
             ERR(c, mf_node_pos(v, kp),
-                "'%s' is built in (an acceptance sign-off) and cannot be a "
-                "gate",
-                g->name);
-        if (g->name && !strcmp(g->name, MANIFEST_REQ_TAG))
-            ERR(c, mf_node_pos(v, kp),
-                "'%s' is built in (the build is the release its tag names) and cannot be a gate",
+                "'%s' is a built-in gate (docs/ci.md) and cannot be defined: use it in "
+                "'requires' or 'needs' as it is",
                 g->name);
         g->pos = mf_node_pos(v, kp);
     } else if (idx == 1) {
         free(g->run);
         g->run = mf_get_str(c, v, kp, "run");
-    } else {
+    } else if (idx == 2) {
         mf_get_duration(c, v, kp, "timeout", &g->timeout_s);
+    } else if (idx == 3) {
+        free(g->env);
+        g->env = mf_get_str(c, v, kp, "env");
+    } else if (idx == 4) {
+        xfree_strv(g->needs, g->nneeds);
+        g->needs = NULL;
+        g->nneeds = 0;
+        mf_get_str_list(c, v, kp, "needs", &g->needs, &g->nneeds);
+    } else {
+        xfree_strv(g->services, g->nservices);
+        g->services = NULL;
+        g->nservices = 0;
+        mf_get_str_list(c, v, kp, "services", &g->services, &g->nservices);
     }
 }
 
@@ -262,6 +271,9 @@ void mf_load_gates(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p)
                 ERR(c, ip, "gate needs a 'name' and a 'run' command");
             free(g.name);
             free(g.run);
+            free(g.env);
+            xfree_strv(g.needs, g.nneeds);
+            xfree_strv(g.services, g.nservices);
             continue;
         }
         for (size_t i = 0; i < m->ngates; i++)

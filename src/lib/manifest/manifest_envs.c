@@ -283,18 +283,18 @@ void mf_check_environments(struct mf_ctx *c)
     }
 
     /* requires names gates, or the built-in sign-off */
-    size_t ncand = m->ngates + 3;
+    size_t ncand = m->ngates + 16;
     const char **cand = xcalloc(ncand, sizeof(*cand));
+    size_t k = 0;
     for (size_t g = 0; g < m->ngates; g++)
-        cand[g] = m->gates[g].name;
-    cand[m->ngates] = MANIFEST_REQ_SIGNOFF;
-    cand[m->ngates + 1] = MANIFEST_REQ_TAG;
+        cand[k++] = m->gates[g].name;
+    for (size_t b = 0; manifest_builtin_gates[b]; b++)
+        cand[k++] = manifest_builtin_gates[b];
     for (size_t i = 0; i < m->nenvs; i++) {
         struct manifest_env *e = &m->envs[i];
         for (size_t r = 0; r < e->nrequires; r++) {
             const char *req = e->requires[r];
-            if (!strcmp(req, MANIFEST_REQ_SIGNOFF) || !strcmp(req, MANIFEST_REQ_TAG) ||
-                manifest_gate_find(m, req))
+            if (manifest_gate_is_builtin(req) || manifest_gate_find(m, req))
                 continue;
             const char *s = suggest_closest(req, cand);
             if (s)

@@ -10,6 +10,7 @@
 
 #include <libfyaml.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "base/diag.h"
@@ -94,7 +95,17 @@ void mf_check_database(struct mf_ctx *c);
 void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                       struct manifest_pos kp);
 
+/* gates' needs, services and env; policies (manifest_ci.c) */
+void mf_check_gates(struct mf_ctx *c);
+void mf_load_policies(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p);
+extern const char *const mf_ci_keys[];
+void mf_ci_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
+                 struct manifest_pos kp);
+
 /* secrets (manifest_secrets.c) */
+/* Compiles re once so a bad one is reported at its line; captures: its group count. */
+bool mf_check_regex(struct mf_ctx *c, const char *re, struct manifest_pos p, const char *field,
+                    uint32_t *captures);
 extern const char *const mf_secrets_keys[];
 void mf_secrets_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                       struct manifest_pos kp);

@@ -33,8 +33,8 @@
  * Regexes are compiled here, once, so that a bad one is reported at its
  * line like any other manifest error; the scanner compiles them again.
  */
-static bool check_regex(struct mf_ctx *c, const char *re, struct manifest_pos p, const char *field,
-                        uint32_t *captures)
+bool mf_check_regex(struct mf_ctx *c, const char *re, struct manifest_pos p, const char *field,
+                    uint32_t *captures)
 {
     int code;
     PCRE2_SIZE off;
@@ -128,7 +128,7 @@ static void load_secret_rules(struct mf_ctx *c, struct manifest_secrets *s, stru
             ok = false;
         }
         uint32_t captures = 0;
-        if (r.pattern && !check_regex(c, r.pattern, r.pattern_pos, "pattern", &captures))
+        if (r.pattern && !mf_check_regex(c, r.pattern, r.pattern_pos, "pattern", &captures))
             ok = false;
         else if (r.pattern && r.group > (int)captures) {
             ERR(c, r.pattern_pos, "'secret_group' is %d but the pattern has %u group%s", r.group,
@@ -163,7 +163,7 @@ static void load_regex_list(struct mf_ctx *c, struct fy_node *n, struct manifest
         struct fy_node *item =
             fy_node_get_type(n) == FYNT_SEQUENCE ? fy_node_sequence_iterate(n, &it) : n;
         struct manifest_pos ip = mf_node_pos(item, p);
-        if (!check_regex(c, v[i], ip, field, NULL)) {
+        if (!mf_check_regex(c, v[i], ip, field, NULL)) {
             free(v[i]);
             continue;
         }

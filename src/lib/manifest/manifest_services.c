@@ -25,8 +25,9 @@
 
 /* ---- services --------------------------------------------------------- */
 
-static const char *const service_keys[] = {"port", "run", "health", "depends_on", "urls", NULL};
-enum { SK_PORT, SK_RUN, SK_HEALTH, SK_DEPENDS_ON, SK_URLS };
+static const char *const service_keys[] = {"port", "run",     "health",       "depends_on",
+                                           "urls", "restart", "max_restarts", NULL};
+enum { SK_PORT, SK_RUN, SK_HEALTH, SK_DEPENDS_ON, SK_URLS, SK_RESTART, SK_MAX_RESTARTS };
 
 /* urls: { staging: https://..., production: https://... }: where each environment runs it */
 static void service_urls(struct mf_ctx *c, struct manifest_service *s, struct fy_node *v,
@@ -111,6 +112,22 @@ static void service_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *
     case SK_URLS:
         service_urls(c, s, v, kp);
         break;
+    case SK_RESTART: {
+        const char *r = mf_scalar(c, v, kp, "restart");
+        if (r && strcmp(r, "no") && strcmp(r, "on-failure") && strcmp(r, "always"))
+            ERR(c, mf_node_pos(v, kp), "'restart' must be no, on-failure or always, not '%s'", r);
+        else if (r)
+            s->restart = !strcmp(r, "no")       ? SERVICE_RESTART_NO
+                         : !strcmp(r, "always") ? SERVICE_RESTART_ALWAYS
+                                                : SERVICE_RESTART_ON_FAILURE;
+        break;
+    }
+    case SK_MAX_RESTARTS: {
+        long long n;
+        if (mf_get_int(c, v, kp, "max_restarts", 0, 1000, &n))
+            s->max_restarts = (int)n;
+        break;
+    }
     }
 }
 
@@ -122,6 +139,8 @@ void mf_service_entry(struct mf_ctx *c, const char *name, struct fy_node *v, str
         return;
     }
     struct manifest_service s = {0};
+    s.restart = SERVICE_RESTART_ON_FAILURE; /* seed 001 §2.2: ON_FAILURE, 3 retries */
+    s.max_restarts = 3;
     s.name = xstrdup(name);
     s.pos = kp;
     if (!mf_is_null(v))

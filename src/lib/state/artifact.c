@@ -196,6 +196,15 @@ int artifact_find(struct store *s, const char *ref, struct artifact *out, struct
     }
     if (rc < 0)
         return rc;
+    if (r.nrows == 0 && strlen(hex) == 40 && is_hex(hex, 40)) {
+        /* a full commit id: the build CI registered for that commit (otap gen github) */
+        store_rows_release(&r);
+        const char *p[] = {hex};
+        rc = store_exec(s, "SELECT " ARTIFACT_COLS " FROM otap_artifacts WHERE commit_id = $1", p,
+                        1, &r, err);
+        if (rc < 0)
+            return rc;
+    }
     if (r.nrows == 1)
         from_row(&r, 0, out);
     else if (r.nrows == 0)
@@ -203,7 +212,9 @@ int artifact_find(struct store *s, const char *ref, struct artifact *out, struct
                           "no registered build is '%s' ('otap artifact list' shows them)", ref);
     else
         rc = otap_err_set(err, OTAP_EUSAGE,
-                          "'%s' matches %zu builds: give more digits of the digest", ref, r.nrows);
+                          "'%s' matches %zu builds: give more digits of the digest (or the "
+                          "version)",
+                          ref, r.nrows);
     store_rows_release(&r);
     return rc;
 }

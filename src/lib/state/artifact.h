@@ -41,8 +41,9 @@ int artifact_register(struct store *s, const struct artifact *a, const char *act
 
 /*
  * Finds a build by "sha256:HEX", a unique hex prefix (at least 7 digits,
- * with or without sha256:) or a version. OTAP_EUSAGE when nothing or more
- * than one build matches.
+ * with or without sha256:), a version, or a full commit id that no digest
+ * starts with (the one build registered for that commit). OTAP_EUSAGE when
+ * more than one build matches, OTAP_ENOTFOUND when none does.
  */
 int artifact_find(struct store *s, const char *ref, struct artifact *out, struct otap_err *err);
 

@@ -156,3 +156,29 @@ int signoff_find(struct store *s, const char *digest, const char *env, char **by
                        "= $2 ORDER BY id DESC LIMIT 1",
                        digest, env, by, at, err);
 }
+
+int gate_results_latest(struct store *s, const char *digest, json_t **out, struct otap_err *err)
+{
+    json_t *all = NULL;
+    *out = NULL;
+    int rc = gate_list(s, digest, 0, &all, err);
+    if (rc < 0)
+        return rc;
+    /* newest first: the first result of each gate is its latest */
+    json_t *latest = json_object();
+    size_t i;
+    json_t *g;
+    json_array_foreach(all, i, g)
+    {
+        const char *name = json_string_value(json_object_get(g, "gate"));
+        if (!name || json_object_get(latest, name))
+            continue;
+        json_object_set_new(latest, name,
+                            json_pack("{s:O, s:O, s:O}", "result", json_object_get(g, "result"),
+                                      "url", json_object_get(g, "url"), "recorded_at",
+                                      json_object_get(g, "recorded_at")));
+    }
+    json_decref(all);
+    *out = latest;
+    return 0;
+}

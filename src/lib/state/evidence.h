@@ -38,6 +38,8 @@ int signoff_find(struct store *s, const char *digest, const char *env, char **by
  */
 int gate_list(struct store *s, const char *build, long long limit, json_t **out,
               struct otap_err *err);
+/* {gate: {result, url, recorded_at}}: the latest CI result of each gate for one build. */
+int gate_results_latest(struct store *s, const char *digest, json_t **out, struct otap_err *err);
 int signoff_list(struct store *s, const char *build, long long limit, json_t **out,
                  struct otap_err *err);
 
