@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "manifest/manifest.h"
 #include "deploy/promote.h"
+#include "state/evidence.h"
 #include "state/store.h"
 #include "base/strbuf.h"
 #include "base/suggest.h"
@@ -215,8 +216,14 @@ static json_t *promotion_verdict(struct cli *cli, const struct manifest_env *env
         for (size_t i = 0; i < res.nrefusals; i++)
             json_array_append_new(why, json_string(res.refusals[i]));
         char *label = res.have_build ? artifact_label(&res.build) : xstrdup(ref);
-        v = json_pack("{s:s, s:s, s:b, s:b, s:o}", "build", label, "environment", env->name, "safe",
-                      prc == 0, "already_live", res.already_live, "unmet", why);
+        json_t *ci = NULL;
+        struct otap_err e = OTAP_ERR_INIT;
+        if (res.have_build)
+            gate_results_latest(s, res.build.digest, &ci, &e);
+        otap_err_release(&e);
+        v = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "build", label, "environment", env->name,
+                      "safe", prc == 0, "already_live", res.already_live, "unmet", why, "ci",
+                      ci ? ci : json_object());
         free(label);
         /* an unsafe promotion is an answer, not a failure of explain */
         *rc = prc == 0 ? OTAP_OK : OTAP_EFOUND;
@@ -249,6 +256,17 @@ static void render_verdict(struct cli *cli, json_t *v, FILE *out)
             fprintf(out, "  - %s\n", json_string_value(u));
         fputc('\n', out);
     }
+    const char *key;
+    json_t *g;
+    json_object_foreach(json_object_get(v, "ci"), key, g)
+    {
+        const char *url = json_string_value(json_object_get(g, "url"));
+        fprintf(
+            out, "  ci: %s %s at %s%s%s\n", key, json_string_value(json_object_get(g, "result")),
+            json_string_value(json_object_get(g, "recorded_at")), url ? " " : "", url ? url : "");
+    }
+    if (json_object_size(json_object_get(v, "ci")))
+        fputc('\n', out);
 }
 
 static void render(struct cli *cli, json_t *doc, FILE *out)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "state/evidence.h"
 #include "state/deploys.h"
 #include "health/probe.h"
 #include "state/store.h"
@@ -59,6 +60,28 @@ static json_t *health_now(const struct manifest *m, const struct manifest_env *e
     return out;
 }
 
+/* The live build's last CI result per gate, on one line. */
+static void render_ci(struct cli *cli, json_t *ci, FILE *out)
+{
+    if (!json_object_size(ci))
+        return;
+    fprintf(out, "%12s ci:", "");
+    const char *key;
+    json_t *g;
+    const char *url = NULL;
+    json_object_foreach(ci, key, g)
+    {
+        bool pass = !strcmp(json_string_value(json_object_get(g, "result")), "pass");
+        fprintf(out, " %s %s%s%s", key, pass ? cli_green(cli) : cli_red(cli),
+                pass ? "pass" : "fail", cli_reset(cli));
+        if (json_is_string(json_object_get(g, "url")))
+            url = json_string_value(json_object_get(g, "url"));
+    }
+    if (url)
+        fprintf(out, " (%s)", url);
+    fputc('\n', out);
+}
+
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
     size_t i;
@@ -88,6 +111,7 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
             fprintf(out, "  %s%s%s%s%s", col, st, cli_reset(cli), why ? ": " : "", why ? why : "");
         }
         fputc('\n', out);
+        render_ci(cli, json_object_get(live, "ci"), out);
         if (lock)
             fprintf(out, "%12s being promoted by %s since %s (pid %lld on %s)\n", "",
                     json_string_value(json_object_get(lock, "by")),
@@ -116,12 +140,17 @@ static int run(struct cli *cli, const struct cli_args *args)
         struct deployment d;
         bool found = false;
         rc = deploy_live(s, env->name, &d, &found, &err);
+        json_t *ci = NULL;
+        if (rc == 0 && found)
+            rc = gate_results_latest(s, d.digest, &ci, &err);
         if (rc == 0 && found)
             json_object_set_new(e, "live",
-                                json_pack("{s:s, s:s?, s:s, s:s, s:I}", "digest", d.digest,
+                                json_pack("{s:s, s:s?, s:s, s:s, s:I, s:o}", "digest", d.digest,
                                           "version", d.version, "since",
                                           d.finished_at ? d.finished_at : d.started_at, "by",
-                                          d.actor, "deployment", (json_int_t)d.id));
+                                          d.actor, "deployment", (json_int_t)d.id, "ci", ci));
+        else
+            json_decref(ci);
         deployment_release(&d);
         struct deploy_holder h;
         bool held = false;

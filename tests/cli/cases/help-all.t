@@ -7,6 +7,11 @@ otap branch --help
 otap branch check --help
 otap changelog --help
 otap check --help
+otap ci --help
+otap ci run --help
+otap commit --help
+otap commit lint --help
+otap commit hook install --help
 otap db --help
 otap db new --help
 otap db migrate --help
@@ -29,6 +34,9 @@ otap env leaks --help
 otap explain --help
 otap gate --help
 otap gate record --help
+otap gen --help
+otap gen github --help
+otap gen railway --help
 otap help --help
 otap history --help
 otap init --help
@@ -36,6 +44,8 @@ otap ledger --help
 otap ledger show --help
 otap ledger verify --help
 otap ledger export --help
+otap policy --help
+otap policy check --help
 otap ports --help
 otap ports list --help
 otap ports check --help
