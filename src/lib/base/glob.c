@@ -12,7 +12,12 @@
 /* The class at p ("[a-z]..."), matched against c; *end is after its ']'. */
 static bool class_match(const char *p, char c, const char **end)
 {
-    const char *close = strchr(p + 1 + (p[1] == '!' || p[1] == '^') + (p[2] == ']'), ']');
+    const char *q = p + 1;
+    if (*q == '!' || *q == '^')
+        q++;
+    if (*q == ']')
+        q++; /* a ']' first in the class is one of its characters */
+    const char *close = *q ? strchr(q, ']') : NULL;
     if (!close) {
         *end = p + 1; /* no class: a literal '[' */
         return c == '[';
