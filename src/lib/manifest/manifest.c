@@ -387,6 +387,9 @@ void manifest_free(struct manifest *m)
         free(s->health.health);
         free(s->health.readiness);
         xfree_strv(s->depends_on, s->ndepends_on);
+        free(s->depends_cond);
+        free(s->ready.what);
+        free(s->kind);
         for (size_t u = 0; u < s->nurls; u++) {
             free(s->urls[u].env);
             free(s->urls[u].url);

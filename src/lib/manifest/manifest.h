@@ -63,12 +63,28 @@ struct manifest_service_url {
 
 enum service_restart { SERVICE_RESTART_ON_FAILURE, SERVICE_RESTART_NO, SERVICE_RESTART_ALWAYS };
 
+/* What a dependent waits for (depends_on: { a: healthy }); DEP_DEFAULT: healthy if it can tell. */
+enum service_dep_cond { DEP_DEFAULT, DEP_STARTED, DEP_HEALTHY, DEP_COMPLETED };
+
+/* A service's own readiness probe (ready:), when it has no health contract. */
+enum service_ready_kind { READY_NONE, READY_HTTP, READY_TCP, READY_EXEC, READY_LOG };
+
+struct service_ready {
+    enum service_ready_kind kind;
+    char *what; /* the path, the command or the log regex; NULL for tcp (the port) */
+    int port;   /* tcp: the port (0: the service's) */
+};
+
 struct manifest_service {
     char *name;
     int port; /* 0: none */
     char *run;
-    enum service_restart restart; /* on-failure unless said otherwise */
-    int max_restarts;             /* for on-failure (3) */
+    enum service_restart restart;        /* on-failure unless said otherwise */
+    int max_restarts;                    /* for on-failure (3) */
+    enum service_dep_cond *depends_cond; /* one per depends_on entry */
+    struct service_ready ready;
+    long start_timeout_s; /* until started and ready (60 s) */
+    char *kind;           /* "postgres": otap runs Debian's PostgreSQL; NULL: run */
     struct manifest_health health;
     char **depends_on;
     size_t ndepends_on;

@@ -25,9 +25,95 @@
 
 /* ---- services --------------------------------------------------------- */
 
-static const char *const service_keys[] = {"port", "run",     "health",       "depends_on",
-                                           "urls", "restart", "max_restarts", NULL};
-enum { SK_PORT, SK_RUN, SK_HEALTH, SK_DEPENDS_ON, SK_URLS, SK_RESTART, SK_MAX_RESTARTS };
+static const char *const service_keys[] = {
+    "port",         "run",   "health",        "depends_on", "urls", "restart",
+    "max_restarts", "ready", "start_timeout", "kind",       NULL};
+enum {
+    SK_PORT,
+    SK_RUN,
+    SK_HEALTH,
+    SK_DEPENDS_ON,
+    SK_URLS,
+    SK_RESTART,
+    SK_MAX_RESTARTS,
+    SK_READY,
+    SK_START_TIMEOUT,
+    SK_KIND
+};
+
+/* depends_on: [a, b] or { a: healthy, seed: completed, cache: started } */
+static void depends_on(struct mf_ctx *c, struct manifest_service *s, struct fy_node *v,
+                       struct manifest_pos kp)
+{
+    s->depends_pos = mf_node_pos(v, kp);
+    if (!v || fy_node_get_type(v) != FYNT_MAPPING) {
+        mf_get_str_list(c, v, kp, "depends_on", &s->depends_on, &s->ndepends_on);
+        s->depends_cond = xcalloc(s->ndepends_on ? s->ndepends_on : 1, sizeof(*s->depends_cond));
+        return;
+    }
+    size_t alloc = 0;
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    while ((pair = fy_node_mapping_iterate(v, &it))) {
+        struct manifest_pos p = mf_node_pos(fy_node_pair_key(pair), kp);
+        const char *name = mf_scalar(c, fy_node_pair_key(pair), p, "depends_on");
+        const char *cond = mf_scalar(c, fy_node_pair_value(pair), p, "depends_on");
+        if (!name || !cond)
+            continue;
+        enum service_dep_cond dc = !strcmp(cond, "healthy")     ? DEP_HEALTHY
+                                   : !strcmp(cond, "started")   ? DEP_STARTED
+                                   : !strcmp(cond, "completed") ? DEP_COMPLETED
+                                                                : DEP_DEFAULT;
+        if (dc == DEP_DEFAULT) {
+            ERR(c, mf_node_pos(fy_node_pair_value(pair), p),
+                "depends_on '%s': '%s' is none of started, healthy, completed", name, cond);
+            continue;
+        }
+        *XPUSH(&s->depends_on, &s->ndepends_on, &alloc) = xstrdup(name);
+        size_t k = s->ndepends_on - 1;
+        s->depends_cond = xrealloc(s->depends_cond, (k + 1) * sizeof(*s->depends_cond));
+        s->depends_cond[k] = dc;
+    }
+}
+
+/* ready: { http: /path } | { tcp: PORT } | { exec: CMD } | { log: REGEX } */
+static void ready_field(struct mf_ctx *c, struct manifest_service *s, struct fy_node *v,
+                        struct manifest_pos kp)
+{
+    static const char *const kinds[] = {"http", "tcp", "exec", "log", NULL};
+    if (!v || fy_node_get_type(v) != FYNT_MAPPING || fy_node_mapping_item_count(v) != 1) {
+        ERR(c, mf_node_pos(v, kp),
+            "'ready' must be one of { http: /path }, { tcp: PORT }, { exec: COMMAND }, "
+            "{ log: REGEX }");
+        return;
+    }
+    void *it = NULL;
+    struct fy_node_pair *pair = fy_node_mapping_iterate(v, &it);
+    const char *k = mf_scalar(c, fy_node_pair_key(pair), kp, "ready");
+    struct fy_node *val = fy_node_pair_value(pair);
+    int idx = -1;
+    for (int i = 0; k && kinds[i]; i++)
+        if (!strcmp(kinds[i], k))
+            idx = i;
+    if (idx < 0) {
+        ERR(c, mf_node_pos(v, kp), "'ready' takes http, tcp, exec or log, not '%s'", k ? k : "?");
+        return;
+    }
+    s->ready.kind = (enum service_ready_kind)(idx + 1);
+    if (s->ready.kind == READY_TCP) {
+        long long port;
+        if (mf_get_int(c, val, kp, "ready.tcp", 1, 65535, &port))
+            s->ready.port = (int)port;
+        return;
+    }
+    free(s->ready.what);
+    s->ready.what = mf_get_str(c, val, kp, "ready");
+    if (s->ready.what && s->ready.kind == READY_HTTP && s->ready.what[0] != '/')
+        ERR(c, mf_node_pos(val, kp), "'ready.http' is a path starting with '/', not '%s'",
+            s->ready.what);
+    if (s->ready.what && s->ready.kind == READY_LOG)
+        mf_check_regex(c, s->ready.what, mf_node_pos(val, kp), "ready.log", NULL);
+}
 
 /* urls: { staging: https://..., production: https://... }: where each environment runs it */
 static void service_urls(struct mf_ctx *c, struct manifest_service *s, struct fy_node *v,
@@ -106,9 +192,27 @@ static void service_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *
         mf_walk_map(c, v, kp, "'health'", health_keys, health_field, &s->health);
         break;
     case SK_DEPENDS_ON:
-        s->depends_pos = mf_node_pos(v, kp);
-        mf_get_str_list(c, v, kp, "depends_on", &s->depends_on, &s->ndepends_on);
+        depends_on(c, s, v, kp);
         break;
+    case SK_READY:
+        ready_field(c, s, v, kp);
+        break;
+    case SK_START_TIMEOUT:
+        mf_get_duration(c, v, kp, "start_timeout", &s->start_timeout_s);
+        break;
+    case SK_KIND: {
+        const char *kind = mf_scalar(c, v, kp, "kind");
+        if (kind && strcmp(kind, "postgres"))
+            ERR(c, mf_node_pos(v, kp),
+                "'kind' is postgres (otap runs Debian's PostgreSQL) or absent (the run "
+                "command), not '%s'",
+                kind);
+        else if (kind) {
+            free(s->kind);
+            s->kind = xstrdup(kind);
+        }
+        break;
+    }
     case SK_URLS:
         service_urls(c, s, v, kp);
         break;
@@ -141,6 +245,7 @@ void mf_service_entry(struct mf_ctx *c, const char *name, struct fy_node *v, str
     struct manifest_service s = {0};
     s.restart = SERVICE_RESTART_ON_FAILURE; /* seed 001 §2.2: ON_FAILURE, 3 retries */
     s.max_restarts = 3;
+    s.start_timeout_s = 60;
     s.name = xstrdup(name);
     s.pos = kp;
     if (!mf_is_null(v))
