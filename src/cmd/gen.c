@@ -91,6 +91,11 @@ static int run_github(struct cli *cli, const struct cli_args *args)
     return run_target(cli, args, "github");
 }
 
+static int run_compose(struct cli *cli, const struct cli_args *args)
+{
+    return run_target(cli, args, "compose");
+}
+
 static int run_railway(struct cli *cli, const struct cli_args *args)
 {
     return run_target(cli, args, "railway");
@@ -116,6 +121,17 @@ static const struct cmd verbs[] = {
                  "required variables from ${{ vars.NAME }}, never a value. otap itself comes\n"
                  "from ci.install, else the binary at the repository variable OTAP_URL.\n",
         .run = run_github,
+    },
+    {
+        .name = "compose",
+        .summary = "write docker-compose.yml: the stack for teams that use Docker",
+        .opts = check_opt,
+        .about = "The services otap up runs (a run command or kind: postgres), their ports from\n"
+                 "the registry, healthchecks from the health contract (pg_isready for a\n"
+                 "database), depends_on with conditions (service_healthy, _started,\n"
+                 "_completed_successfully), the restart policy, the config as ${VAR:-default}\n"
+                 "(a secret never has a default), a named volume per database.\n",
+        .run = run_compose,
     },
     {
         .name = "railway",

@@ -319,6 +319,97 @@ static char *railway(const struct manifest *m)
     return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * docker-compose.yml for teams that use Docker: the same services and
+ * ports, healthchecks from the health contract, depends_on with
+ * conditions, the development config as ${VAR:-default} (a secret never
+ * has a default here), a named volume for a built-in PostgreSQL.
+ */
+static char *compose(const struct manifest *m)
+{
+    const struct manifest_env *dev = env_at(m, STAGE_O);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, GEN_HEADER, "compose", "compose", "compose");
+    strbuf_addstr(&sb, "name: ");
+    q(&sb, m->project ? m->project : "otap");
+    strbuf_addstr(&sb, "\n\nservices:\n");
+    bool volumes = false;
+    for (size_t i = 0; i < m->nservices; i++) {
+        const struct manifest_service *s = &m->services[i];
+        if (!s->run && !s->kind)
+            continue; /* nothing to run: a service otap only knows the port of */
+        strbuf_addf(&sb, "  %s:\n", s->name);
+        if (s->kind) {
+            strbuf_addstr(&sb, "    image: ");
+            q(&sb, m->ci.postgres ? m->ci.postgres : "postgres:15");
+            strbuf_addstr(&sb, "\n    environment:\n      POSTGRES_HOST_AUTH_METHOD: trust\n");
+            if (s->port)
+                strbuf_addf(&sb, "    ports:\n      - \"127.0.0.1:%d:5432\"\n", s->port);
+            strbuf_addf(&sb, "    volumes:\n      - %s-data:/var/lib/postgresql/data\n", s->name);
+            strbuf_addstr(&sb, "    healthcheck:\n"
+                               "      test: [\"CMD-SHELL\", \"pg_isready -U postgres\"]\n"
+                               "      interval: 2s\n      timeout: 5s\n      retries: 30\n");
+            volumes = true;
+        } else {
+            strbuf_addstr(&sb, "    build: .\n    command: ");
+            q(&sb, s->run);
+            strbuf_addstr(&sb, "\n    network_mode: host\n    environment:\n");
+            if (s->port)
+                strbuf_addf(&sb, "      PORT: \"%d\"\n", s->port);
+            strbuf_addf(&sb, "      ENVIRONMENT: %s\n", dev ? dev->name : "development");
+            for (size_t v = 0; v < m->nconfig; v++) {
+                const struct contract_var *cv = &m->config[v];
+                if (!strcmp(cv->name, "ENVIRONMENT") || !strcmp(cv->name, "PORT"))
+                    continue;
+                /* a value comes from the shell or .env; a secret never gets a default here */
+                char *ref = cv->default_value && cv->type != CT_SECRET
+                                ? xasprintf("${%s:-%s}", cv->name, cv->default_value)
+                                : xasprintf("${%s:-}", cv->name);
+                strbuf_addf(&sb, "      %s: ", cv->name);
+                q(&sb, ref);
+                strbuf_addch(&sb, '\n');
+                free(ref);
+            }
+            const char *path = s->health.readiness ? s->health.readiness : s->health.liveness;
+            if (path && s->port) {
+                char *test = xasprintf("curl -fsS http://127.0.0.1:%d%s", s->port, path);
+                strbuf_addstr(&sb, "    healthcheck:\n      test: [\"CMD-SHELL\", ");
+                q(&sb, test);
+                strbuf_addstr(&sb, "]\n      interval: 2s\n      timeout: 5s\n      retries: 30\n");
+                free(test);
+            }
+        }
+        strbuf_addf(&sb, "    restart: %s\n",
+                    s->restart == SERVICE_RESTART_NO       ? "\"no\""
+                    : s->restart == SERVICE_RESTART_ALWAYS ? "always"
+                                                           : "on-failure");
+        bool any = false;
+        for (size_t d = 0; d < s->ndepends_on; d++) {
+            const struct manifest_service *dep = manifest_service_find(m, s->depends_on[d]);
+            if (!dep || (!dep->run && !dep->kind))
+                continue;
+            if (!any)
+                strbuf_addstr(&sb, "    depends_on:\n");
+            any = true;
+            enum service_dep_cond c = s->depends_cond ? s->depends_cond[d] : DEP_DEFAULT;
+            bool checks =
+                dep->kind || (dep->port && (dep->health.readiness || dep->health.liveness));
+            const char *cond = c == DEP_COMPLETED ? "service_completed_successfully"
+                               : c == DEP_HEALTHY || (c == DEP_DEFAULT && checks)
+                                   ? "service_healthy"
+                                   : "service_started";
+            strbuf_addf(&sb, "      %s:\n        condition: %s\n", dep->name, cond);
+        }
+    }
+    if (volumes) {
+        strbuf_addstr(&sb, "\nvolumes:\n");
+        for (size_t i = 0; i < m->nservices; i++)
+            if (m->services[i].kind)
+                strbuf_addf(&sb, "  %s-data:\n", m->services[i].name);
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
 /* A generated YAML file must load: a failure here is otap's bug, said plainly. */
 static int yaml_loads(const char *path, const char *text, struct otap_err *err)
 {
@@ -339,12 +430,16 @@ int gen_files(const struct manifest *m, const char *target, struct gen_file *out
         out[0] = (struct gen_file){".github/workflows/test.yml", github_test(m)};
         out[1] = (struct gen_file){".github/workflows/deploy.yml", github_deploy(m)};
         *n = 2;
+    } else if (!strcmp(target, "compose")) {
+        out[0] = (struct gen_file){"docker-compose.yml", compose(m)};
+        *n = 1;
     } else if (!strcmp(target, "railway")) {
         out[0] = (struct gen_file){"railway.toml", railway(m)};
         *n = 1;
         return 0;
     } else {
-        return otap_err_set(err, OTAP_EUSAGE, "otap generates for 'github' or 'railway', not '%s'",
+        return otap_err_set(err, OTAP_EUSAGE,
+                            "otap generates for 'github', 'compose' or 'railway', not '%s'",
                             target);
     }
     for (size_t i = 0; i < *n; i++) {
