@@ -23,6 +23,7 @@ otap db marker --help
 otap db marker init --help
 otap db marker check --help
 otap db lint --help
+otap down --help
 otap env --help
 otap env check --help
 otap env show --help
@@ -37,7 +38,9 @@ otap gate record --help
 otap gen --help
 otap gen github --help
 otap gen railway --help
+otap gen compose --help
 otap help --help
+otap logs --help
 otap history --help
 otap init --help
 otap ledger --help
@@ -47,6 +50,7 @@ otap ledger export --help
 otap policy --help
 otap policy check --help
 otap ports --help
+otap ps --help
 otap ports list --help
 otap ports check --help
 otap ports free --help
@@ -56,6 +60,7 @@ otap release --help
 otap release plan --help
 otap release create --help
 otap release notes --help
+otap restart --help
 otap rollback --help
 otap run --help
 otap secrets --help
@@ -73,3 +78,4 @@ otap signoff --help
 otap status --help
 otap version --help
 otap wait --help
+otap up --help
