@@ -47,7 +47,15 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
-static const char *const *const schema_versions[STORE_SCHEMA_VERSION] = {schema_v1};
+/* v2: flag changes made without a deploy (otap flags enable|disable|rollout) */
+static const char *const schema_v2[] = {
+    "CREATE TABLE otap_flag_states (flag text NOT NULL, env text NOT NULL, enabled text NOT NULL "
+    "CHECK (enabled IN ('true', 'false')), weights text, updated_at text NOT NULL, updated_by "
+    "text NOT NULL, PRIMARY KEY (flag, env))",
+    NULL,
+};
+
+static const char *const *const schema_versions[STORE_SCHEMA_VERSION] = {schema_v1, schema_v2};
 
 void store_rows_push(struct store_rows *r, size_t ncols, const char *const *cells)
 {

@@ -27,7 +27,7 @@
 enum store_kind { STORE_SQLITE, STORE_POSTGRES };
 
 /* The schema version this otap writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
