@@ -113,6 +113,10 @@ static const struct http_route routes[] = {
     {"POST", "/api/v2/rollbacks", ROLE_DEPLOYER, api_rollback,
      "roll back; a protected environment needs admin"},
     {"GET", "/api/v2/tokens", ROLE_ADMIN, h_tokens, "token names and roles"},
+    {"POST", "/ofrep/v1/evaluate/flags/{key}", ROLE_VIEWER, api_ofrep_flag,
+     "OFREP: one flag for a context, in the environment served"},
+    {"POST", "/ofrep/v1/evaluate/flags", ROLE_VIEWER, api_ofrep_bulk,
+     "OFREP: every flag for a context, with an ETag (If-None-Match: 304)"},
 };
 
 /* ---- serve -------------------------------------------------------------- */

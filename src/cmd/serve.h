@@ -34,6 +34,9 @@ void api_record_gate(const struct http_request *rq, struct http_response *rs);
 void api_record_signoff(const struct http_request *rq, struct http_response *rs);
 void api_promote(const struct http_request *rq, struct http_response *rs);
 void api_rollback(const struct http_request *rq, struct http_response *rs);
+/* OFREP (serve_flags.c) */
+void api_ofrep_flag(const struct http_request *rq, struct http_response *rs);
+void api_ofrep_bulk(const struct http_request *rq, struct http_response *rs);
 
 /* "ok", or why the store cannot be used (for /api/v2/ready); caller frees. */
 char *api_store_check(const struct serve_app *app);

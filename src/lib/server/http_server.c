@@ -93,6 +93,11 @@ const char *http_query(const struct http_request *rq, const char *name)
     return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
+const char *http_header(const struct http_request *rq, const char *name)
+{
+    return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
 const char *http_param(const struct http_request *rq, const char *name)
 {
     for (size_t i = 0; i < rq->nparams; i++)
@@ -206,7 +211,13 @@ static enum MHD_Result respond(const struct http_server *s, struct MHD_Connectio
     char *body;
     size_t len;
     const char *type;
-    if (rs->json) {
+    if (rs->status == 304) {
+        body = xstrdup(""); /* Not Modified carries no body */
+        type = "application/json";
+        json_decref(rs->json);
+        rs->json = NULL;
+        len = 0;
+    } else if (rs->json) {
         body = json_dumps(rs->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
         len = strlen(body);
         type = "application/json";
@@ -229,6 +240,8 @@ static enum MHD_Result respond(const struct http_server *s, struct MHD_Connectio
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (rs->status == 401)
         MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"otap\"");
+    if (rs->etag)
+        MHD_add_response_header(r, "ETag", rs->etag);
     st->status = rs->status;
     st->bytes_out = len;
     st->answered = true;
@@ -236,6 +249,7 @@ static enum MHD_Result respond(const struct http_server *s, struct MHD_Connectio
     MHD_destroy_response(r);
     json_decref(rs->json);
     free(rs->text);
+    free(rs->etag);
     return ret;
 }
 
@@ -328,7 +342,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         rq.app = s->o.app;
         rs.status = 200;
         route->handler(&rq, &rs);
-        if (!rs.json && !rs.text)
+        if (!rs.json && !rs.text && rs.status != 304)
             http_error(&rs, 500, "internal", "the handler gave no answer");
     }
     for (size_t k = 0; k < rq.nparams; k++) {

@@ -53,6 +53,7 @@ struct http_response {
     json_t *json;             /* a JSON body (owned), or */
     char *text;               /* a text body (owned) */
     const char *content_type; /* for text; default text/plain */
+    char *etag;               /* an ETag header (owned), or NULL; a 304 has no body */
 };
 
 typedef void (*http_handler)(const struct http_request *rq, struct http_response *rs);
@@ -103,6 +104,9 @@ void http_log_line(FILE *log, json_t *line);
 
 /* The value of query-string argument name (?name=value), or NULL. */
 const char *http_query(const struct http_request *rq, const char *name);
+
+/* The value of request header name (If-None-Match), or NULL. */
+const char *http_header(const struct http_request *rq, const char *name);
 
 /* The value of path parameter name, or NULL. */
 const char *http_param(const struct http_request *rq, const char *name);
