@@ -33,6 +33,10 @@ otap env parity --help
 otap env lint --help
 otap env leaks --help
 otap explain --help
+otap flags --help
+otap flags list --help
+otap flags rollout --help
+otap flags eval --help
 otap gate --help
 otap gate record --help
 otap gen --help

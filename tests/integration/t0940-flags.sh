@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# otap flags on a real state store (SQLite): the manifest's defaults, a
+# change with no deploy (enable, disable, rollout) in the store and the
+# ledger with before and after, a protected environment refused without the
+# hard lock's confirmation, evaluation with reasons and a stable split, and
+# lint of expired flags.
+set -euo pipefail
+. "$SRC/tests/harness/lib.sh"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run() { set +e; "$@" >"$work/out" 2>"$work/err"; rc=$?; set -e; }
+cd "$work"
+cat >otap.yaml <<'EOF2'
+project: flags
+environments:
+  - { name: development, marker: dev }
+  - { name: staging, marker: dev }
+  - { name: production, marker: prod, protected: true }
+flags:
+  new-importer:
+    owner: ops
+    expires: 2999-12-31
+    on: [staging]
+  half-banner:
+    owner: web
+    expires: 2999-12-31
+    on: [development]
+    rollout: 50
+EOF2
+export OTAP_ACTOR="flag tester <t@example.invalid>"
+
+# ---- the manifest's defaults -------------------------------------------------------------------
+run "$OTAP" --json flags list
+expect_eq 0 "$rc" "list: $(cat "$work/err")"
+jq -e '.flags[0].environments | map({(.env): .enabled}) | add == {"development": false, "staging": true, "production": false}' \
+  "$work/out" >/dev/null || fail "defaults: $(cat "$work/out")"
+run "$OTAP" --json flags eval new-importer --env staging
+jq -e '.value == true and .reason == "STATIC"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+run "$OTAP" --json flags eval new-importer --env production
+jq -e '.value == false and .reason == "DISABLED" and .variant == "off"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+run "$OTAP" --json flags eval half-banner --env development
+jq -e '.reason == "ERROR" and .errorCode == "TARGETING_KEY_MISSING"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+
+# a split is stable per user and near its share
+on=0
+for i in $(seq 1 200); do
+  v=$("$OTAP" --json flags eval half-banner --env development --context "{\"targetingKey\":\"user-$i\"}" | jq -r .variant)
+  again=$("$OTAP" --json flags eval half-banner --env development --context "{\"targetingKey\":\"user-$i\"}" | jq -r .variant)
+  expect_eq "$v" "$again" "user-$i stays in its bucket"
+  [ "$v" = on ] && on=$((on + 1))
+done
+[ "$on" -ge 70 ] && [ "$on" -le 130 ] || fail "a 50 % split gave $on of 200"
+
+# ---- changes: store, ledger, protection ------------------------------------------------------------
+run "$OTAP" flags enable new-importer --env production
+expect_eq 4 "$rc" "a protected environment without the confirmation"
+grep -q "CONFIRM_PROD_MIGRATE=YES" "$work/err" || fail "$(cat "$work/err")"
+run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --weights on=10,off=90
+expect_eq 0 "$rc" "a rollout in production: $(cat "$work/err")"
+run "$OTAP" --json flags show new-importer
+jq -e '.flags[0].environments[] | select(.env == "production") | .enabled and .source == "store" and .weights == [["on",10],["off",90]] and .changed_by == "flag tester <t@example.invalid>"' \
+  "$work/out" >/dev/null || fail "show: $(cat "$work/out")"
+run "$OTAP" flags disable new-importer --env staging
+expect_eq 0 "$rc" "disable"
+run "$OTAP" --json flags eval new-importer --env staging
+jq -e '.value == false and .reason == "DISABLED"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+run "$OTAP" --json ledger show
+jq -e '[.entries[] | select(.action == "flag.changed")] | length == 2' "$work/out" >/dev/null || fail "$(cat "$work/out")"
+jq -e '[.entries[] | select(.action == "flag.changed" and .env == "production")][0].details | .before.enabled == false and .after.enabled == true and .after.weights == [["on",10],["off",90]]' \
+  "$work/out" >/dev/null || fail "before and after: $(cat "$work/out")"
+run "$OTAP" ledger verify
+expect_eq 0 "$rc" "the ledger holds"
+
+# ---- bad input ------------------------------------------------------------------------------------
+run "$OTAP" flags rollout new-importer --env staging --weights on=10,maybe=90
+expect_eq 2 "$rc" "an unknown variant"
+run "$OTAP" flags rollout new-importer --env staging --percent 101
+expect_eq 2 "$rc" "a percent above 100"
+run "$OTAP" flags eval new-importer --env staging --context '[1]'
+expect_eq 2 "$rc" "a context that is not an object"
+run "$OTAP" flags eval nosuch --env staging
+expect_eq 2 "$rc" "an unknown flag"
+
+# ---- OFREP in otap serve ------------------------------------------------------------------------
+tok=$("$OTAP" serve token add sdk --role viewer 2>/dev/null)
+port=$(free_port 27850 27899)
+"$OTAP" serve --listen "127.0.0.1:$port" --env production >"$work/serve.log" 2>&1 &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+wait_http "http://127.0.0.1:$port/health" 200 50
+ofrep() { # ofrep PATH BODY [HEADER...]: status in $work/code, body in $work/body, headers in $work/hdr
+  local path=$1 body=$2
+  shift 2
+  rm -f "$work/body" # curl writes no file for a 304
+  curl -s -o "$work/body" -D "$work/hdr" -w '%{http_code}' -X POST -H "Authorization: Bearer $tok"     -H 'Content-Type: application/json' "$@" -d "$body" "http://127.0.0.1:$port$path" >"$work/code"
+}
+ofrep /ofrep/v1/evaluate/flags/new-importer '{"context":{"targetingKey":"user-1"}}'
+expect_eq 200 "$(cat "$work/code")" "one flag"
+jq -e '.key == "new-importer" and .reason == "SPLIT" and (.value | type) == "boolean" and .metadata.environment == "production"'   "$work/body" >/dev/null || fail "$(cat "$work/body")"
+ofrep /ofrep/v1/evaluate/flags/new-importer '{"context":{}}'
+expect_eq 400 "$(cat "$work/code")" "a split without a targeting key"
+jq -e '.errorCode == "TARGETING_KEY_MISSING"' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+ofrep /ofrep/v1/evaluate/flags/nosuch '{"context":{}}'
+expect_eq 404 "$(cat "$work/code")" "an unknown flag"
+jq -e '.errorCode == "FLAG_NOT_FOUND" and .key == "nosuch"' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+ofrep /ofrep/v1/evaluate/flags/new-importer '{"context":'
+expect_eq 400 "$(cat "$work/code")" "a body that is not JSON"
+jq -e '.errorCode == "PARSE_ERROR"' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+ofrep /ofrep/v1/evaluate/flags/new-importer '{"context":[1]}'
+jq -e '.errorCode == "INVALID_CONTEXT"' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"context":{}}' "http://127.0.0.1:$port/ofrep/v1/evaluate/flags")
+expect_eq 401 "$code" "no token"
+# bulk, ETag and If-None-Match
+ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}'
+expect_eq 200 "$(cat "$work/code")" "bulk"
+jq -e '[.flags[].key] == ["new-importer", "half-banner"]' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+etag=$(grep -i '^etag:' "$work/hdr" | cut -d' ' -f2 | tr -d '\r')
+[ -n "$etag" ] || fail "no ETag: $(cat "$work/hdr")"
+ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $etag"
+expect_eq 304 "$(cat "$work/code")" "an unchanged bulk answer"
+[ -s "$work/body" ] && fail "a 304 with a body"
+ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: \"x\", W/$etag"
+expect_eq 304 "$(cat "$work/code")" "a list of tags, one of them weak"
+ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-2"}}' -H "If-None-Match: $etag"
+expect_eq 200 "$(cat "$work/code")" "another context never gets a stale 304"
+run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --percent 100
+ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $etag"
+expect_eq 200 "$(cat "$work/code")" "a flag change invalidates the ETag"
+jq -e '.flags[0].value == true' "$work/body" >/dev/null || fail "the rollout is seen without a restart: $(cat "$work/body")"
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+
+# ---- lint -----------------------------------------------------------------------------------------
+run "$OTAP" flags lint
+expect_eq 0 "$rc" "nothing expired"
+sed -i 's/expires: 2999-12-31/expires: 2020-01-01/' otap.yaml
+run "$OTAP" flags lint
+expect_eq 1 "$rc" "expired flags"
+grep -q "otap.yaml:7: error: flag 'new-importer' expired on 2020-01-01" "$work/out" || fail "$(cat "$work/out")"
+echo ok
