@@ -128,6 +128,25 @@ run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env produc
 ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $etag"
 expect_eq 200 "$(cat "$work/code")" "a flag change invalidates the ETag"
 jq -e '.flags[0].value == true' "$work/body" >/dev/null || fail "the rollout is seen without a restart: $(cat "$work/body")"
+# a real client: OpenFeature's JavaScript server SDK with its OFREP provider
+sdk=$SRC/.cache/tools/node_modules
+[ -d "$sdk/@openfeature/ofrep-provider" ] || fail "the OpenFeature SDK is not installed (scripts/bootstrap installs it)"
+client() { NODE_PATH=$sdk OFREP_URL="http://127.0.0.1:$port" OFREP_TOKEN=$tok node "$SRC/tests/tools/ofrep_client.cjs" "$@"; }
+out=$(client new-importer:user-1 half-banner:user-1 nosuch:user-1)
+echo "$out" | jq -e '."new-importer:user-1" == {"value": true, "reason": "SPLIT", "variant": "on"}' >/dev/null ||
+  fail "the SDK, a 100 % split: $out"
+echo "$out" | jq -e '."half-banner:user-1" | .value == false and .reason == "DISABLED"' >/dev/null || fail "$out"
+echo "$out" | jq -e '."nosuch:user-1" | .value == false and .errorCode == "FLAG_NOT_FOUND"' >/dev/null || fail "$out"
+run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --percent 50
+users=$(for i in $(seq 1 40); do printf 'new-importer:u%d ' "$i"; done)
+# shellcheck disable=SC2086
+out=$(client $users)
+echo "$out" | jq -e '[.[] | .value] | (index(true) != null) and (index(false) != null)' >/dev/null ||
+  fail "a 50 % split through the SDK gave one value only: $out"
+for i in 1 7 23; do
+  want=$("$OTAP" --json flags eval new-importer --env production --context "{\"targetingKey\":\"u$i\"}" | jq .value)
+  expect_eq "$want" "$(echo "$out" | jq ".\"new-importer:u$i\".value")" "the SDK and the CLI agree on u$i"
+done
 kill "$serve_pid"
 wait "$serve_pid" 2>/dev/null || true
 
