@@ -243,33 +243,17 @@ static void relay_data(void *ctx, int stream, const char *data, size_t len)
     emit_lines(r, stream, len == 0);
 }
 
-int proc_relay(char *const *argv, char *const *envp, const char *cwd, proc_line_fn on_line,
-               void *ctx, int *status, struct otap_err *err)
+/* The relays share one body: a job (group) differs only in its process group and timeout. */
+static int relay_run(char *const *argv, char *const *envp, const char *cwd, bool group,
+                     long long timeout_ms, proc_line_fn on_line, void *ctx, int *status,
+                     bool *timed_out, struct otap_err *err)
 {
     struct relay r = {{STRBUF_INIT, STRBUF_INIT}, on_line, ctx};
     struct child c = {.argv = argv,
                       .envp = envp,
                       .cwd = cwd,
                       .pass_signals = true,
-                      .on_data = relay_data,
-                      .ctx = &r};
-    int rc = run_child(&c, status, err);
-    strbuf_release(&r.pending[0]);
-    strbuf_release(&r.pending[1]);
-    return rc;
-}
-
-int proc_relay_group(char *const *argv, char *const *envp, const char *cwd, long long timeout_ms,
-                     proc_line_fn on_line, void *ctx, int *status, bool *timed_out,
-                     struct otap_err *err)
-{
-    struct relay r = {{STRBUF_INIT, STRBUF_INIT}, on_line, ctx};
-    *timed_out = false;
-    struct child c = {.argv = argv,
-                      .envp = envp,
-                      .cwd = cwd,
-                      .pass_signals = true,
-                      .group = true,
+                      .group = group,
                       .timeout_ms = timeout_ms,
                       .timed_out = timed_out,
                       .on_data = relay_data,
@@ -278,6 +262,20 @@ int proc_relay_group(char *const *argv, char *const *envp, const char *cwd, long
     strbuf_release(&r.pending[0]);
     strbuf_release(&r.pending[1]);
     return rc;
+}
+
+int proc_relay(char *const *argv, char *const *envp, const char *cwd, proc_line_fn on_line,
+               void *ctx, int *status, struct otap_err *err)
+{
+    return relay_run(argv, envp, cwd, false, 0, on_line, ctx, status, NULL, err);
+}
+
+int proc_relay_group(char *const *argv, char *const *envp, const char *cwd, long long timeout_ms,
+                     proc_line_fn on_line, void *ctx, int *status, bool *timed_out,
+                     struct otap_err *err)
+{
+    *timed_out = false;
+    return relay_run(argv, envp, cwd, true, timeout_ms, on_line, ctx, status, timed_out, err);
 }
 
 char *proc_start_time(long long pid)

@@ -22,6 +22,7 @@
 #include "base/monotime.h"
 #include "base/proc.h"
 #include "base/xalloc.h"
+#include "host/ports.h"
 #include "config/contract.h"
 #include "base/banned.h"
 
@@ -58,18 +59,6 @@ static void on_line(void *ctx, bool from_stderr, const char *line, size_t len)
         r->o->hooks.line(r->o->hooks.ctx, r->step, from_stderr, line, len);
 }
 
-static bool port_answers(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 /*
  * A service a gate needs: up already (its port answers), else started
  * from its run command with the gate's config and PORT, and waited for.
@@ -79,7 +68,7 @@ static char *ensure_service(struct running *r, const struct manifest_service *sv
 {
     if (!svc->port)
         return xasprintf("service '%s' has no port to wait for", svc->name);
-    if (port_answers(svc->port))
+    if (ports_answers(svc->port))
         return NULL;
     for (size_t i = 0; i < r->nservices; i++)
         if (r->services[i].name == svc->name)
@@ -126,7 +115,7 @@ static char *ensure_service(struct running *r, const struct manifest_service *sv
         long long until = monotime_ms() + CI_SERVICE_WAIT_MS;
         int st;
         for (long long delay = 5;; delay = delay < 200 ? delay * 2 : 200) {
-            if (port_answers(svc->port))
+            if (ports_answers(svc->port))
                 break;
             if (waitpid(pid, &st, WNOHANG) == pid) {
                 s->pid = 0;

@@ -23,6 +23,7 @@
 #include "base/proc.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "host/ports.h"
 #include "base/banned.h"
 
 #define STOP_GRACE_MS 10000
@@ -269,18 +270,6 @@ static char *pid_path(const struct manifest *m, const char *env)
     return xasprintf("%s/.otap/run/%s.pid", m->dir, env);
 }
 
-static bool port_answers(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 int driver_local_stop(const struct manifest *m, const char *env, struct otap_err *err)
 {
     char *path = pid_path(m, env);
@@ -440,9 +429,9 @@ static int deploy_local(const struct driver_request *rq, struct otap_err *err)
     if ((rc = driver_local_stop(m, rq->env->name, err)) < 0)
         return rc;
     /* a listener just stopped may take a moment to let go of its port */
-    for (int i = 0; i < 40 && port_answers(port); i++)
+    for (int i = 0; i < 40 && ports_answers(port); i++)
         nap_ms(50);
-    if (port_answers(port))
+    if (ports_answers(port))
         return otap_err_set(err, OTAP_EEXTERNAL,
                             "port %d of %s is held by another program ('otap ports check' "
                             "shows it)",

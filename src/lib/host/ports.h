@@ -23,6 +23,8 @@ size_t ports_check_registry(const struct manifest *m, struct diag_list *d);
 
 /* Is port inside the registry: the allowed range, or any block when no range? */
 bool ports_in_registry(const struct manifest *m, int port);
+/* Does something accept connections on 127.0.0.1:port right now? */
+bool ports_answers(int port);
 /* The innermost block holding port, or NULL. */
 const struct manifest_block *ports_block_of(const struct manifest *m, int port);
 

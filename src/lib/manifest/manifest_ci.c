@@ -60,16 +60,24 @@ static bool cycle_from(const struct manifest *m, size_t i, int *state, size_t *p
     return false;
 }
 
-void mf_check_gates(struct mf_ctx *c)
+const char **mf_gate_names(const struct manifest *m)
 {
-    struct manifest *m = c->m;
-    size_t ncand = m->ngates + 16;
-    const char **cand = xcalloc(ncand, sizeof(*cand));
+    size_t nb = 0;
+    while (manifest_builtin_gates[nb])
+        nb++;
+    const char **cand = xcalloc(m->ngates + nb + 1, sizeof(*cand));
     size_t k = 0;
     for (size_t g = 0; g < m->ngates; g++)
         cand[k++] = m->gates[g].name;
-    for (size_t b = 0; manifest_builtin_gates[b]; b++)
+    for (size_t b = 0; b < nb; b++)
         cand[k++] = manifest_builtin_gates[b];
+    return cand;
+}
+
+void mf_check_gates(struct mf_ctx *c)
+{
+    struct manifest *m = c->m;
+    const char **cand = mf_gate_names(m);
     for (size_t i = 0; i < m->ngates; i++) {
         const struct manifest_gate *g = &m->gates[i];
         for (size_t n = 0; n < g->nneeds; n++) {

@@ -282,14 +282,8 @@ void mf_check_environments(struct mf_ctx *c)
         }
     }
 
-    /* requires names gates, or the built-in sign-off */
-    size_t ncand = m->ngates + 16;
-    const char **cand = xcalloc(ncand, sizeof(*cand));
-    size_t k = 0;
-    for (size_t g = 0; g < m->ngates; g++)
-        cand[k++] = m->gates[g].name;
-    for (size_t b = 0; manifest_builtin_gates[b]; b++)
-        cand[k++] = manifest_builtin_gates[b];
+    /* requires names gates, or the built-in ones */
+    const char **cand = mf_gate_names(m);
     for (size_t i = 0; i < m->nenvs; i++) {
         struct manifest_env *e = &m->envs[i];
         for (size_t r = 0; r < e->nrequires; r++) {

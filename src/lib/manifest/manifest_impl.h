@@ -97,6 +97,8 @@ void mf_release_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, s
 
 /* gates' needs, services and env; policies (manifest_ci.c) */
 void mf_check_gates(struct mf_ctx *c);
+/* Every gate name a requires or needs may use, for suggestions; NULL-terminated, caller frees. */
+const char **mf_gate_names(const struct manifest *m);
 void mf_load_policies(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p);
 extern const char *const mf_ci_keys[];
 void mf_ci_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,

@@ -148,18 +148,6 @@ static void write_state(struct sup *u)
 
 /* ---- probes ------------------------------------------------------------------- */
 
-static bool port_answers(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
 /* Does the service tell when it is ready (a readiness path, a ready: probe, a database)? */
 static bool has_readiness(const struct manifest_service *ms)
 {
@@ -217,7 +205,7 @@ static bool probe_ready(struct sup *u, struct svc *s)
         ok = http_ok(url, PROBE_URL, NULL);
         break;
     case READY_TCP:
-        ok = port_answers(ms->ready.port ? ms->ready.port : ms->port);
+        ok = ports_answers(ms->ready.port ? ms->ready.port : ms->port);
         break;
     case READY_EXEC: {
         char *argv[] = {"sh", "-c", ms->ready.what, NULL};
@@ -238,7 +226,7 @@ static bool probe_ready(struct sup *u, struct svc *s)
         break;
     case READY_NONE:
         if (ms->kind)
-            ok = port_answers(ms->port);
+            ok = ports_answers(ms->port);
         else {
             url = xasprintf("http://127.0.0.1:%d%s", ms->port, ms->health.readiness);
             ok = http_ok(url, PROBE_READINESS, NULL);
