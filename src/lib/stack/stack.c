@@ -334,8 +334,10 @@ static void start(struct sup *u, struct svc *s)
     s->next_probe_ms = s->started_ms;
     s->probe_gap_ms = 1;
     u->dirty = true;
-    event(u, s, "started (pid %d%s%s)", (int)pid, s->ms->port ? ", port " : "",
-          s->ms->port ? "" : "");
+    if (s->ms->port)
+        event(u, s, "started (pid %d, port %d)", (int)pid, s->ms->port);
+    else
+        event(u, s, "started (pid %d)", (int)pid);
 }
 
 /* SIGTERM to the group, SIGKILL after the grace period; reaps. */
