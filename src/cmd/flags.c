@@ -339,6 +339,22 @@ static int verb_lint(struct cli *cli, const struct cli_args *args)
                                                       f->pos.line, "message", msg));
             free(msg);
         }
+        /* release and experiment flags live 30 days (seed 004 §1.3); the others as long as needed
+         */
+        const char *kind = f->kind ? f->kind : "release";
+        struct tm exp = {0};
+        if (f->expires && (!strcmp(kind, "release") || !strcmp(kind, "experiment")) &&
+            strptime(f->expires, "%Y-%m-%d", &exp)) {
+            long long days = ((long long)timegm(&exp) - (long long)now) / 86400;
+            if (days > 30) {
+                char *msg = xasprintf("%s flag '%s' expires in %lld days: a %s flag lives at most "
+                                      "30 days",
+                                      kind, f->name, days, kind);
+                json_array_append_new(problems, json_pack("{s:s, s:i, s:s}", "flag", f->name,
+                                                          "line", f->pos.line, "message", msg));
+                free(msg);
+            }
+        }
     }
     size_t n = json_array_size(problems);
     cli_emit(cli,
@@ -397,7 +413,9 @@ static const struct cmd verbs[] = {
             },
         .run = verb_eval,
     },
-    {.name = "lint", .summary = "flags past their expiry date", .run = verb_lint},
+    {.name = "lint",
+     .summary = "flags past their expiry date, or set to outlive their kind (release: 30 days)",
+     .run = verb_lint},
     {0},
 };
 

@@ -25,8 +25,19 @@ flags:
   half-banner:
     owner: web
     expires: 2999-12-31
+    kind: kill-switch
     on: [development]
     rollout: 50
+  checkout-theme:
+    owner: web
+    expires: 2999-12-31
+    kind: operational
+    on: [production]
+    variants: { on: "dark", off: "classic" }
+    rules:
+      - { attr: email, ends_with: "@databiz.nl", variant: on }
+      - { attr: app, semver_lt: "2.0.0", variant: off }
+    rollout: 0
 EOF2
 export OTAP_ACTOR="flag tester <t@example.invalid>"
 
@@ -35,6 +46,12 @@ run "$OTAP" --json flags list
 expect_eq 0 "$rc" "list: $(cat "$work/err")"
 jq -e '.flags[0].environments | map({(.env): .enabled}) | add == {"development": false, "staging": true, "production": false}' \
   "$work/out" >/dev/null || fail "defaults: $(cat "$work/out")"
+"$OTAP" --json flags eval checkout-theme --env production --context '{"targetingKey":"u","email":"a@databiz.nl"}' >"$work/out"
+jq -e '.value == "dark" and .reason == "TARGETING_MATCH"' "$work/out" >/dev/null || fail "a string rule: $(cat "$work/out")"
+"$OTAP" --json flags eval checkout-theme --env production --context '{"targetingKey":"u","email":"a@example.com"}' >"$work/out"
+jq -e '.value == "classic" and .reason == "SPLIT"' "$work/out" >/dev/null || fail "no rule, a 0 % split: $(cat "$work/out")"
+"$OTAP" --json flags eval checkout-theme --env staging >"$work/out"
+jq -e '.value == "classic" and .reason == "DISABLED"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
 run "$OTAP" --json flags eval new-importer --env staging
 jq -e '.value == true and .reason == "STATIC"' "$work/out" >/dev/null || fail "$(cat "$work/out")"
 run "$OTAP" --json flags eval new-importer --env production
@@ -114,7 +131,7 @@ expect_eq 401 "$code" "no token"
 # bulk, ETag and If-None-Match
 ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}'
 expect_eq 200 "$(cat "$work/code")" "bulk"
-jq -e '[.flags[].key] == ["new-importer", "half-banner"]' "$work/body" >/dev/null || fail "$(cat "$work/body")"
+jq -e '[.flags[].key] == ["new-importer", "half-banner", "checkout-theme"]' "$work/body" >/dev/null || fail "$(cat "$work/body")"
 etag=$(grep -i '^etag:' "$work/hdr" | cut -d' ' -f2 | tr -d '\r')
 [ -n "$etag" ] || fail "no ETag: $(cat "$work/hdr")"
 ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $etag"
@@ -137,6 +154,9 @@ echo "$out" | jq -e '."new-importer:user-1" == {"value": true, "reason": "SPLIT"
   fail "the SDK, a 100 % split: $out"
 echo "$out" | jq -e '."half-banner:user-1" | .value == false and .reason == "DISABLED"' >/dev/null || fail "$out"
 echo "$out" | jq -e '."nosuch:user-1" | .value == false and .errorCode == "FLAG_NOT_FOUND"' >/dev/null || fail "$out"
+out=$(client s:checkout-theme:ana)
+echo "$out" | jq -e '."s:checkout-theme:ana" == {"value": "dark", "reason": "TARGETING_MATCH", "variant": "on"}' >/dev/null ||
+  fail "the SDK, a string flag with a rule: $out"
 run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --percent 50
 users=$(for i in $(seq 1 40); do printf 'new-importer:u%d ' "$i"; done)
 # shellcheck disable=SC2086
@@ -152,7 +172,9 @@ wait "$serve_pid" 2>/dev/null || true
 
 # ---- lint -----------------------------------------------------------------------------------------
 run "$OTAP" flags lint
-expect_eq 0 "$rc" "nothing expired"
+expect_eq 1 "$rc" "a release flag set to live past 30 days"
+grep -q "release flag 'new-importer' expires in .* days: a release flag lives at most 30 days" "$work/out" || fail "$(cat "$work/out")"
+grep -q "half-banner" "$work/out" && fail "a kill-switch has no lifetime: $(cat "$work/out")"
 sed -i 's/expires: 2999-12-31/expires: 2020-01-01/' otap.yaml
 run "$OTAP" flags lint
 expect_eq 1 "$rc" "expired flags"

@@ -19,6 +19,22 @@ bool flag_manifest_on(const struct manifest_flag *mf, const char *env)
     return false;
 }
 
+/* A variant's value as JSON: the type it was written as; true or false when none was. */
+static json_t *value_json(const struct manifest_flag_value *v, bool fallback)
+{
+    if (!v->text)
+        return json_boolean(fallback);
+    if (v->type == FLAG_VALUE_BOOL)
+        return json_boolean(!strcmp(v->text, "true"));
+    if (v->type == FLAG_VALUE_NUMBER) {
+        json_t *j = json_loads(v->text, JSON_DECODE_ANY, NULL);
+        if (json_is_number(j))
+            return j;
+        json_decref(j);
+    }
+    return json_string(v->text);
+}
+
 void flag_from_manifest(const struct manifest_flag *mf, const char *env, int enabled,
                         const char *weights, struct flag_def *f)
 {
@@ -28,9 +44,27 @@ void flag_from_manifest(const struct manifest_flag *mf, const char *env, int ena
     f->variant_names = xcalloc(2, sizeof(char *));
     f->variant_values = xcalloc(2, sizeof(json_t *));
     f->variant_names[0] = xstrdup("on");
-    f->variant_values[0] = json_true();
+    f->variant_values[0] = value_json(&mf->on_value, true);
     f->variant_names[1] = xstrdup("off");
-    f->variant_values[1] = json_false();
+    f->variant_values[1] = value_json(&mf->off_value, false);
+    /* targeting rules first, as written */
+    if (mf->nrules) {
+        f->rules = xcalloc(mf->nrules, sizeof(*f->rules));
+        f->nrules = mf->nrules;
+        for (size_t i = 0; i < mf->nrules; i++) {
+            const struct manifest_flag_rule *r = &mf->rules[i];
+            f->rules[i].attr = xstrdup(r->attr);
+            f->rules[i].op = (enum flag_op)r->op;
+            f->rules[i].variant = xstrdup(r->variant);
+            if (r->op == FLAG_OP_IN) {
+                f->rules[i].value = json_array();
+                for (size_t k = 0; k < r->nvalues; k++)
+                    json_array_append_new(f->rules[i].value, json_string(r->values[k]));
+            } else {
+                f->rules[i].value = json_string(r->values[0]);
+            }
+        }
+    }
     f->enabled = enabled >= 0 ? enabled : flag_manifest_on(mf, env);
     json_t *w = weights ? json_loads(weights, 0, NULL) : NULL;
     if (!w && enabled < 0 && mf->rollout >= 0)

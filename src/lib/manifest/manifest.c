@@ -439,6 +439,15 @@ void manifest_free(struct manifest *m)
         free(m->flags[i].owner);
         free(m->flags[i].expires);
         xfree_strv(m->flags[i].on, m->flags[i].non);
+        free(m->flags[i].kind);
+        free(m->flags[i].on_value.text);
+        free(m->flags[i].off_value.text);
+        for (size_t r = 0; r < m->flags[i].nrules; r++) {
+            free(m->flags[i].rules[r].attr);
+            free(m->flags[i].rules[r].variant);
+            xfree_strv(m->flags[i].rules[r].values, m->flags[i].rules[r].nvalues);
+        }
+        free(m->flags[i].rules);
         free(m->flags[i].description);
     }
     free(m->flags);

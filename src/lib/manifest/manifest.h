@@ -179,8 +179,32 @@ struct manifest_policy {
     struct manifest_pos pos;
 };
 
+/* release, experiment, operational, kill-switch, permission; NULL-terminated. */
+extern const char *const manifest_flag_kinds[];
+
+/* A flag's variant value as written: a YAML scalar, with the type it reads as. */
+enum flag_value_type { FLAG_VALUE_BOOL, FLAG_VALUE_NUMBER, FLAG_VALUE_STRING };
+struct manifest_flag_value {
+    enum flag_value_type type;
+    char *text; /* "true", "42", "classic" */
+};
+
+/* A targeting rule: when the context attribute matches, the flag gives variant. */
+struct manifest_flag_rule {
+    char *attr;
+    int op; /* enum flag_op (flags/flag.h): equals, in, starts_with, ends_with, semver_gte,
+               semver_lt */
+    char **values;
+    size_t nvalues;
+    char *variant; /* "on" or "off" */
+};
+
 struct manifest_flag {
     char *name;
+    char *kind; /* release (default), experiment, operational, kill-switch, permission */
+    struct manifest_flag_value on_value, off_value; /* variants: { on: V, off: V }; true/false */
+    struct manifest_flag_rule *rules;
+    size_t nrules;
     char *owner;
     char *expires; /* YYYY-MM-DD */
     bool default_on;

@@ -23,9 +23,134 @@
 #include "base/xalloc.h"
 #include "base/banned.h"
 
-static const char *const flag_keys[] = {"owner",   "expires",     "default", "on",
-                                        "rollout", "description", NULL};
-enum { FK_OWNER, FK_EXPIRES, FK_DEFAULT, FK_ON, FK_ROLLOUT, FK_DESCRIPTION };
+static const char *const flag_keys[] = {"owner",       "expires", "default",  "on",    "rollout",
+                                        "description", "kind",    "variants", "rules", NULL};
+enum {
+    FK_OWNER,
+    FK_EXPIRES,
+    FK_DEFAULT,
+    FK_ON,
+    FK_ROLLOUT,
+    FK_DESCRIPTION,
+    FK_KIND,
+    FK_VARIANTS,
+    FK_RULES
+};
+
+const char *const manifest_flag_kinds[] = {"release",     "experiment", "operational",
+                                           "kill-switch", "permission", NULL};
+/* the rule operators, in enum flag_op's order */
+static const char *const rule_ops[] = {"equals",     "in",        "starts_with", "ends_with",
+                                       "semver_gte", "semver_lt", NULL};
+
+static void value_of(struct mf_ctx *c, struct fy_node *v, struct manifest_pos kp,
+                     struct manifest_flag_value *out)
+{
+    const char *s = mf_scalar(c, v, kp, "variants");
+    if (!s)
+        return;
+    long long n;
+    double d;
+    bool plain = mf_is_plain(v);
+    free(out->text);
+    out->text = xstrdup(s);
+    out->type = plain && (!strcmp(s, "true") || !strcmp(s, "false")) ? FLAG_VALUE_BOOL
+                : plain && (num_parse_ll(s, &n) == 0 || num_parse_double(s, &d) == 0)
+                    ? FLAG_VALUE_NUMBER
+                    : FLAG_VALUE_STRING;
+}
+
+static void variants_field(struct mf_ctx *c, struct manifest_flag *f, struct fy_node *v,
+                           struct manifest_pos kp)
+{
+    if (!v || fy_node_get_type(v) != FYNT_MAPPING) {
+        ERR(c, mf_node_pos(v, kp), "flag '%s': 'variants' is { on: VALUE, off: VALUE }", f->name);
+        return;
+    }
+    void *it = NULL;
+    struct fy_node_pair *pair;
+    bool on = false, off = false;
+    while ((pair = fy_node_mapping_iterate(v, &it))) {
+        const char *k = mf_scalar(c, fy_node_pair_key(pair), kp, "variants");
+        if (k && !strcmp(k, "on")) {
+            value_of(c, fy_node_pair_value(pair), kp, &f->on_value);
+            on = true;
+        } else if (k && !strcmp(k, "off")) {
+            value_of(c, fy_node_pair_value(pair), kp, &f->off_value);
+            off = true;
+        } else {
+            ERR(c, mf_node_pos(fy_node_pair_key(pair), kp),
+                "flag '%s': a variant is 'on' or 'off' (off is the default), not '%s'", f->name,
+                k ? k : "?");
+        }
+    }
+    if (!on || !off)
+        ERR(c, mf_node_pos(v, kp), "flag '%s': 'variants' needs both 'on' and 'off'", f->name);
+    else if (f->on_value.type != f->off_value.type)
+        ERR(c, mf_node_pos(v, kp), "flag '%s': 'on' and 'off' must be of one type", f->name);
+}
+
+/* rules: [{ attr: user.email, ends_with: "@databiz.nl", variant: on }] */
+static void rules_field(struct mf_ctx *c, struct manifest_flag *f, struct fy_node *v,
+                        struct manifest_pos kp)
+{
+    if (!v || fy_node_get_type(v) != FYNT_SEQUENCE) {
+        ERR(c, mf_node_pos(v, kp), "flag '%s': 'rules' is a list", f->name);
+        return;
+    }
+    size_t alloc = 0;
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(v, &it))) {
+        struct manifest_pos ip = mf_node_pos(item, kp);
+        if (fy_node_get_type(item) != FYNT_MAPPING) {
+            ERR(c, ip, "flag '%s': a rule is { attr, OPERATOR: VALUE, variant }", f->name);
+            continue;
+        }
+        struct manifest_flag_rule r = {.op = -1};
+        void *it2 = NULL;
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(item, &it2))) {
+            const char *k = mf_scalar(c, fy_node_pair_key(pair), ip, "rules");
+            struct fy_node *val = fy_node_pair_value(pair);
+            if (!k)
+                continue;
+            if (!strcmp(k, "attr")) {
+                free(r.attr);
+                r.attr = mf_get_str(c, val, ip, "attr");
+                continue;
+            }
+            if (!strcmp(k, "variant")) {
+                free(r.variant);
+                r.variant = mf_get_str(c, val, ip, "variant");
+                continue;
+            }
+            int op = -1;
+            for (int o = 0; rule_ops[o]; o++)
+                if (!strcmp(rule_ops[o], k))
+                    op = o;
+            if (op < 0) {
+                const char *sug = suggest_closest(k, rule_ops);
+                ERR(c, mf_node_pos(fy_node_pair_key(pair), ip),
+                    "flag '%s': unknown rule key '%s'%s%s%s", f->name, k,
+                    sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+                continue;
+            }
+            r.op = op;
+            mf_get_str_list(c, val, ip, k, &r.values, &r.nvalues);
+        }
+        if (!r.attr || r.op < 0 || !r.nvalues || !r.variant ||
+            (strcmp(r.variant, "on") && strcmp(r.variant, "off"))) {
+            ERR(c, ip, "flag '%s': a rule needs attr, one operator (%s...) and variant: on or off",
+                f->name, rule_ops[0]);
+            free(r.attr);
+            free(r.variant);
+            xfree_strv(r.values, r.nvalues);
+            continue;
+        }
+        *XPUSH(&f->rules, &f->nrules, &alloc) = r;
+    }
+}
 
 static bool valid_date(const char *s)
 {
@@ -43,7 +168,7 @@ static bool valid_date(const char *s)
 
 struct flag_walk {
     struct manifest_flag *f;
-    bool seen[FK_DESCRIPTION + 1];
+    bool seen[FK_RULES + 1];
 };
 
 static void flag_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
@@ -87,6 +212,28 @@ static void flag_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, 
         free(f->description);
         f->description = mf_get_str(c, v, kp, "description");
         break;
+    case FK_KIND: {
+        const char *kind = mf_scalar(c, v, kp, "kind");
+        bool known = false;
+        for (size_t i = 0; kind && manifest_flag_kinds[i]; i++)
+            known |= !strcmp(manifest_flag_kinds[i], kind);
+        if (kind && !known)
+            ERR(c, mf_node_pos(v, kp),
+                "flag '%s': 'kind' is release, experiment, operational, kill-switch or "
+                "permission, not '%s'",
+                f->name, kind);
+        else if (kind) {
+            free(f->kind);
+            f->kind = xstrdup(kind);
+        }
+        break;
+    }
+    case FK_VARIANTS:
+        variants_field(c, f, v, kp);
+        break;
+    case FK_RULES:
+        rules_field(c, f, v, kp);
+        break;
     }
 }
 
@@ -101,6 +248,8 @@ void mf_flag_entry(struct mf_ctx *c, const char *name, struct fy_node *val, stru
     f.name = xstrdup(name);
     f.pos = kp;
     f.rollout = -1;
+    f.on_value = (struct manifest_flag_value){FLAG_VALUE_BOOL, xstrdup("true")};
+    f.off_value = (struct manifest_flag_value){FLAG_VALUE_BOOL, xstrdup("false")};
     struct flag_walk w = {.f = &f};
     if (mf_walk_map(c, val, kp, "a flag", flag_keys, flag_field, &w)) {
         if (!w.seen[FK_OWNER])
