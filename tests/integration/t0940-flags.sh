@@ -142,6 +142,7 @@ expect_eq 304 "$(cat "$work/code")" "a list of tags, one of them weak"
 ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-2"}}' -H "If-None-Match: $etag"
 expect_eq 200 "$(cat "$work/code")" "another context never gets a stale 304"
 run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --percent 100
+sleep 0.3 # the server reads the flags' state at most every 250 ms
 ofrep /ofrep/v1/evaluate/flags '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $etag"
 expect_eq 200 "$(cat "$work/code")" "a flag change invalidates the ETag"
 jq -e '.flags[0].value == true' "$work/body" >/dev/null || fail "the rollout is seen without a restart: $(cat "$work/body")"
@@ -158,6 +159,7 @@ out=$(client s:checkout-theme:ana)
 echo "$out" | jq -e '."s:checkout-theme:ana" == {"value": "dark", "reason": "TARGETING_MATCH", "variant": "on"}' >/dev/null ||
   fail "the SDK, a string flag with a rule: $out"
 run env CONFIRM_PROD_MIGRATE=YES "$OTAP" flags rollout new-importer --env production --percent 50
+sleep 0.3
 users=$(for i in $(seq 1 40); do printf 'new-importer:u%d ' "$i"; done)
 # shellcheck disable=SC2086
 out=$(client $users)
