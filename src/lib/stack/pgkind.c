@@ -237,3 +237,27 @@ char *pgkind_prepare(const struct manifest *m, const struct manifest_service *s,
     free(bin);
     return why;
 }
+
+bool pgkind_ready(const struct manifest_service *s)
+{
+    /* the port answers before the server accepts connections (recovery, start-up): ask it */
+    char *bin = pg_bin();
+    if (!bin)
+        return false;
+    char *tool = xasprintf("%s/pg_isready", bin), *port = xasprintf("%d", s->port);
+    char *argv[] = {tool, "-q", "-h", "127.0.0.1", "-p", port, "-t", "1", NULL};
+    struct strbuf out = STRBUF_INIT, errout = STRBUF_INIT;
+    strbuf_init(&out, 65536);
+    strbuf_init(&errout, 65536);
+    int status = 0;
+    struct otap_err err = OTAP_ERR_INIT;
+    bool ok = proc_capture(argv, NULL, &out, &errout, &status, &err) == 0 && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0;
+    otap_err_release(&err);
+    strbuf_release(&out);
+    strbuf_release(&errout);
+    free(tool);
+    free(port);
+    free(bin);
+    return ok;
+}

@@ -10,11 +10,16 @@
 #ifndef OTAP_STACK_PGKIND_H
 #define OTAP_STACK_PGKIND_H
 
+#include <stdbool.h>
+
 #include "manifest/manifest.h"
 
 /* The server's command line (initdb run first when needed), or NULL with *why. */
 char **pgkind_argv(const struct manifest *m, const struct manifest_service *s, char **envp,
                    char **why);
+
+/* Does the server accept connections (pg_isready), not only its port? */
+bool pgkind_ready(const struct manifest_service *s);
 
 /* Creates the contract's database and migrates it; NULL, or why it failed. */
 char *pgkind_prepare(const struct manifest *m, const struct manifest_service *s, const char *env,

@@ -226,7 +226,7 @@ static bool probe_ready(struct sup *u, struct svc *s)
         break;
     case READY_NONE:
         if (ms->kind)
-            ok = ports_answers(ms->port);
+            ok = ports_answers(ms->port) && pgkind_ready(ms);
         else {
             url = xasprintf("http://127.0.0.1:%d%s", ms->port, ms->health.readiness);
             ok = http_ok(url, PROBE_READINESS, NULL);
