@@ -13,6 +13,7 @@
 void flag_state_release(struct flag_state *s)
 {
     free(s->weights);
+    free(s->rules);
     free(s->updated_at);
     free(s->updated_by);
     memset(s, 0, sizeof(*s));
@@ -26,8 +27,8 @@ int flagstate_get(struct store *s, const char *flag, const char *env, struct fla
     const char *p[] = {flag, env};
     struct store_rows r;
     int rc = store_exec(s,
-                        "SELECT enabled, weights, updated_at, updated_by FROM otap_flag_states "
-                        "WHERE flag = $1 AND env = $2",
+                        "SELECT enabled, weights, rules, updated_at, updated_by FROM "
+                        "otap_flag_states WHERE flag = $1 AND env = $2",
                         p, 2, &r, err);
     if (rc < 0)
         return rc;
@@ -35,41 +36,93 @@ int flagstate_get(struct store *s, const char *flag, const char *env, struct fla
         *found = true;
         out->enabled = !strcmp(store_cell(&r, 0, 0), "true");
         out->weights = store_cell_dup(&r, 0, 1);
-        out->updated_at = store_cell_dup(&r, 0, 2);
-        out->updated_by = store_cell_dup(&r, 0, 3);
+        out->rules = store_cell_dup(&r, 0, 2);
+        out->updated_at = store_cell_dup(&r, 0, 3);
+        out->updated_by = store_cell_dup(&r, 0, 4);
     }
     store_rows_release(&r);
     return 0;
 }
 
-int flagstate_set(struct store *s, const char *flag, const char *env, bool enabled,
-                  const char *weights, json_t *before, const char *actor, long long *seq,
-                  struct otap_err *err)
+int flagstate_write(struct store *s, const char *flag, const char *env,
+                    const struct flag_state *next, json_t *before, json_t *after, json_t *extra,
+                    const char *actor, long long *seq, struct otap_err *err)
 {
     char now[32];
     store_time_now(now);
+    json_t *details = json_pack("{s:o, s:o}", "before", before, "after", after);
+    if (extra)
+        json_object_update(details, extra);
+    json_decref(extra);
     int rc = store_begin(s, err);
     if (rc < 0) {
-        json_decref(before);
+        json_decref(details);
         return rc;
     }
     const char *p[] = {flag, env};
     rc =
         store_exec(s, "DELETE FROM otap_flag_states WHERE flag = $1 AND env = $2", p, 2, NULL, err);
-    const char *q[] = {flag, env, enabled ? "true" : "false", weights, now, actor};
-    if (rc == 0)
+    if (rc == 0 && next) {
+        const char *q[] = {flag,  env,        next->enabled ? "true" : "false", next->weights, now,
+                           actor, next->rules};
         rc = store_exec(s,
                         "INSERT INTO otap_flag_states (flag, env, enabled, weights, updated_at, "
-                        "updated_by) VALUES ($1, $2, $3, $4, $5, $6)",
-                        q, 6, NULL, err);
-    json_t *w = weights ? json_loads(weights, 0, NULL) : NULL;
-    json_t *after = json_pack("{s:b, s:o}", "enabled", enabled, "weights", w ? w : json_null());
+                        "updated_by, rules) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        q, 7, NULL, err);
+    }
     if (rc == 0)
-        rc = ledger_append(s, actor, "flag.changed", env, flag,
-                           json_pack("{s:o, s:o}", "before", before, "after", after), seq, err);
-    else {
-        json_decref(before);
-        json_decref(after);
+        rc = ledger_append(s, actor, "flag.changed", env, flag, details, seq, err);
+    else
+        json_decref(details);
+    /* heard by every otap serve sharing the store, when (and only if) this commits */
+    if (rc == 0 && store_kind_of(s) == STORE_POSTGRES) {
+        char *payload = xasprintf("%s %s", env, flag);
+        const char *n[] = {payload};
+        rc = store_exec(s, "SELECT pg_notify('" FLAGSTATE_CHANNEL "', $1)", n, 1, NULL, err);
+        free(payload);
     }
     return store_end(s, rc, err);
+}
+
+struct flag_listener {
+    struct store *s;
+};
+
+int flagstate_listen(const char *root, struct flag_listener **out, struct otap_err *err)
+{
+    *out = NULL;
+    struct store *s;
+    int rc = store_open(&s, root, err);
+    if (rc < 0)
+        return rc;
+    if (store_kind_of(s) != STORE_POSTGRES) {
+        store_close(s);
+        return 0;
+    }
+    rc = store_exec(s, "LISTEN " FLAGSTATE_CHANNEL, NULL, 0, NULL, err);
+    if (rc < 0) {
+        store_close(s);
+        return rc;
+    }
+    *out = xcalloc(1, sizeof(**out));
+    (*out)->s = s;
+    return 0;
+}
+
+int flagstate_listen_fd(const struct flag_listener *l)
+{
+    return store_pg_socket(l->s);
+}
+
+int flagstate_listen_drain(struct flag_listener *l)
+{
+    return store_pg_notifications(l->s);
+}
+
+void flagstate_listen_close(struct flag_listener *l)
+{
+    if (!l)
+        return;
+    store_close(l->s);
+    free(l);
 }

@@ -1,8 +1,12 @@
 /*
- * Flag changes made without a deploy (otap flags enable|disable|rollout):
- * one row per flag and environment, over what the manifest says. Every
- * change is written with its ledger entry (flag.changed: actor, before,
- * after) in one transaction.
+ * Flag changes made without a deploy (otap flags enable|disable|rollout|
+ * set, the API, enable_on_promote): one row per flag and environment, over
+ * what the manifest says. Every change is written with its ledger entry
+ * (flag.changed: actor, before, after) in one transaction.
+ *
+ * With a PostgreSQL store each change also sends NOTIFY otap_flags (with
+ * "env flag" as payload) in that transaction, so every otap serve sharing
+ * the store hears of it when it commits (flagstate_listen).
  */
 #ifndef OTAP_FLAGSTATE_H
 #define OTAP_FLAGSTATE_H
@@ -16,6 +20,7 @@
 struct flag_state {
     bool enabled;
     char *weights; /* JSON [["on", 10], ["off", 90]], or NULL: no split */
+    char *rules;   /* JSON [{attr, op, values, variant}], or NULL: the manifest's */
     char *updated_at, *updated_by;
 };
 
@@ -25,9 +30,29 @@ void flag_state_release(struct flag_state *s);
 int flagstate_get(struct store *s, const char *flag, const char *env, struct flag_state *out,
                   bool *found, struct otap_err *err);
 
-/* Stores the state and appends flag.changed (before: the state that held, as JSON). */
-int flagstate_set(struct store *s, const char *flag, const char *env, bool enabled,
-                  const char *weights, json_t *before, const char *actor, long long *seq,
-                  struct otap_err *err);
+/*
+ * Stores next (enabled, weights, rules; NULL: remove the row, so the
+ * manifest holds again) and appends flag.changed with details
+ * {before, after} plus extra's members (why: a promotion, a rollback).
+ * before, after and extra (may be NULL) are stolen.
+ */
+int flagstate_write(struct store *s, const char *flag, const char *env,
+                    const struct flag_state *next, json_t *before, json_t *after, json_t *extra,
+                    const char *actor, long long *seq, struct otap_err *err);
+
+/* The channel flag changes are announced on (PostgreSQL only). */
+#define FLAGSTATE_CHANNEL "otap_flags"
+
+/*
+ * A connection that LISTENs for flag changes, or *out NULL (and 0) when
+ * the store is not PostgreSQL and nothing can be heard. The caller polls
+ * flagstate_listen_fd() and calls flagstate_listen_drain(), which returns
+ * the changes heard (>= 0), or -1 when the connection is lost.
+ */
+struct flag_listener;
+int flagstate_listen(const char *root, struct flag_listener **out, struct otap_err *err);
+int flagstate_listen_fd(const struct flag_listener *l);
+int flagstate_listen_drain(struct flag_listener *l);
+void flagstate_listen_close(struct flag_listener *l);
 
 #endif

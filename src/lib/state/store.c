@@ -55,7 +55,14 @@ static const char *const schema_v2[] = {
     NULL,
 };
 
-static const char *const *const schema_versions[STORE_SCHEMA_VERSION] = {schema_v1, schema_v2};
+/* v3: a flag's targeting rules per environment (otap flags set --rule); NULL: the manifest's */
+static const char *const schema_v3[] = {
+    "ALTER TABLE otap_flag_states ADD COLUMN rules text",
+    NULL,
+};
+
+static const char *const *const schema_versions[STORE_SCHEMA_VERSION] = {schema_v1, schema_v2,
+                                                                         schema_v3};
 
 void store_rows_push(struct store_rows *r, size_t ncols, const char *const *cells)
 {

@@ -27,7 +27,7 @@
 enum store_kind { STORE_SQLITE, STORE_POSTGRES };
 
 /* The schema version this otap writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -100,6 +100,14 @@ char *store_cell_dup(const struct store_rows *r, size_t row, size_t col);
 
 const char *store_cell(const struct store_rows *r, size_t row, size_t col);
 void store_rows_release(struct store_rows *r);
+
+/*
+ * PostgreSQL only, for LISTEN: the connection's socket to poll (-1 for
+ * SQLite), and the notifications that have arrived, consumed and counted
+ * (-1 when the connection is lost).
+ */
+int store_pg_socket(struct store *s);
+int store_pg_notifications(struct store *s);
 
 /* Now in UTC, ISO-8601 with milliseconds: how the store writes times. */
 void store_time_now(char out[32]);

@@ -80,3 +80,23 @@ int store_pg_open(struct store *s, struct otap_err *err)
     /* the store's tables carry otap_ names; keep notices about IF NOT EXISTS quiet */
     return pg_exec(s, "SET client_min_messages = warning", NULL, 0, NULL, err);
 }
+
+int store_pg_socket(struct store *s)
+{
+    return s->kind == STORE_POSTGRES ? PQsocket(s->conn) : -1;
+}
+
+int store_pg_notifications(struct store *s)
+{
+    if (s->kind != STORE_POSTGRES)
+        return 0;
+    if (!PQconsumeInput(s->conn) || PQstatus(s->conn) != CONNECTION_OK)
+        return -1;
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(s->conn))) {
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}
