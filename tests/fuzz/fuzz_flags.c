@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for what otap flags reads from outside: the --weights
- * spec and the --context JSON, evaluated against a flag with rules and a
- * split. Never a crash, a leak or a hang; a split always names a variant.
+ * spec, the --rule spec (the same bytes) and the --context JSON, evaluated
+ * against a flag with those rules and a split. Never a crash, a leak or a
+ * hang; a split always names a variant.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,12 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *on[] = {"test"};
     mf.on = on;
     mf.non = 1;
+    char *rules = NULL;
+    flag_rules_parse(text, &rules, &err);
+    otap_err_release(&err);
+    if (!rules)
+        rules = strdup("[{\"attr\":\"user.version\",\"op\":\"semver_gte\",\"values\":[\"1.2.0\"],"
+                       "\"variant\":\"on\"}]");
     struct flag_def f;
-    flag_from_manifest(&mf, "test", weights ? 1 : -1, weights, &f);
-    f.nrules = 1;
-    f.rules = calloc(1, sizeof(*f.rules));
-    f.rules[0] = (struct flag_rule){strdup("user.version"), FLAG_OP_SEMVER_GE, json_string("1.2.0"),
-                                    strdup("on")};
+    flag_from_manifest(&mf, "test", weights ? 1 : -1, weights, rules, &f);
     json_t *ctx = json_loads(ctx_text, JSON_DECODE_ANY, NULL);
     struct flag_result r;
     flag_eval(&f, ctx, &r);
@@ -43,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(ctx);
     flag_def_release(&f);
     free(weights);
+    free(rules);
     free(text);
     return 0;
 }

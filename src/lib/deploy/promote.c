@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "state/deploys.h"
 #include "deploy/driver.h"
+#include "flags/flag_change.h"
 #include "state/evidence.h"
 #include "db/hardlock.h"
 #include "state/ledger.h"
@@ -582,6 +583,30 @@ static int finish(struct run *r, const char *state, const char *action, const ch
     return store_end(st, rc, err);
 }
 
+/*
+ * The flags that say enable_on_promote for this environment: on after a
+ * promotion went live, back as they were after a rollback. The build is
+ * live either way; a flag that cannot be changed is the command's failure.
+ */
+static int flags_after_live(struct run *r, struct otap_err *err)
+{
+    json_t *changed = NULL;
+    int rc = r->rq->rollback
+                 ? flags_after_rollback(r->rq->store, r->m, r->env->name, r->res->deployment_id,
+                                        r->rq->actor, &changed, err)
+                 : flags_after_promote(r->rq->store, r->m, r->env->name, r->res->deployment_id,
+                                       r->rq->actor, &changed, err);
+    size_t i;
+    json_t *k;
+    json_array_foreach(changed, i, k)
+        say(r, "%s: flag %s %s (enable_on_promote)", r->env->name, json_string_value(k),
+            r->rq->rollback ? "put back as it was before the promotion" : "turned on");
+    json_decref(changed);
+    if (rc < 0)
+        say(r, "%s is live, but its enable_on_promote flags could not be changed", r->env->name);
+    return rc;
+}
+
 /* After a failed deploy, ready or smoke step: back to the build that was live. */
 static int roll_back(struct run *r, struct otap_err *err)
 {
@@ -753,12 +778,13 @@ static int run_steps(struct run *r, struct otap_err *err)
     free(detail);
 
     /* live */
-    return finish(r, "live", rq->rollback ? "rollback.live" : "promote.live", NULL,
-                  json_pack("{s:I, s:s?, s:s?, s:f, s:f}", "deployment",
-                            (json_int_t)res->deployment_id, "version", res->build.version,
-                            "previous", res->have_previous ? res->previous.digest : NULL, "p95_ms",
-                            res->p95_ms, "error_rate", res->error_rate),
-                  err);
+    rc = finish(r, "live", rq->rollback ? "rollback.live" : "promote.live", NULL,
+                json_pack("{s:I, s:s?, s:s?, s:f, s:f}", "deployment",
+                          (json_int_t)res->deployment_id, "version", res->build.version, "previous",
+                          res->have_previous ? res->previous.digest : NULL, "p95_ms", res->p95_ms,
+                          "error_rate", res->error_rate),
+                err);
+    return rc < 0 ? rc : flags_after_live(r, err);
 }
 
 int promote_rollback_target(struct store *s, const char *env, const char *current_digest,

@@ -14,9 +14,24 @@
 #include "flags/flag.h"
 #include "manifest/manifest.h"
 
-/* enabled: -1 the manifest decides, else 0 or 1; weights: stored JSON, or NULL. */
+/*
+ * enabled: -1 the manifest decides, else 0 or 1; weights: stored JSON, or
+ * NULL; rules: stored JSON (flag_manifest_rules' shape), or NULL for the
+ * manifest's.
+ */
 void flag_from_manifest(const struct manifest_flag *mf, const char *env, int enabled,
-                        const char *weights, struct flag_def *out);
+                        const char *weights, const char *rules, struct flag_def *out);
+
+/* The manifest's rules as JSON: [{attr, op, values: [...], variant}]. */
+json_t *flag_manifest_rules(const struct manifest_flag *mf);
+
+/*
+ * Rules as written on the command line: "ATTR OP VALUE -> VARIANT", more
+ * than one separated by ';', for 'in' the values separated by ','
+ * ("user.email ends_with @databiz.nl -> on; tenant in acme,globex -> on").
+ * The empty string is no rules. OTAP_EUSAGE naming the rule that is wrong.
+ */
+int flag_rules_parse(const char *spec, char **json, struct otap_err *err);
 
 /* Is the flag on in env by the manifest alone? */
 bool flag_manifest_on(const struct manifest_flag *mf, const char *env);
@@ -36,5 +51,16 @@ struct store;
  */
 int flags_resolve(struct store *s, const struct manifest_flag *mf, const char *env,
                   struct flag_def *out, json_t **state, struct otap_err *err);
+
+/* flags_resolve's *state alone: {env, enabled, weights, rules, source...}; NULL on failure. */
+json_t *flags_state(struct store *s, const struct manifest_flag *mf, const char *env,
+                    struct otap_err *err);
+
+/* A flag and its state per environment (only_env's alone when not NULL), for list and the API. */
+json_t *flags_json(struct store *s, const struct manifest *m, const struct manifest_flag *mf,
+                   const char *only_env, struct otap_err *err);
+
+/* Is a state (flags_state's) on for everyone: no share of a split and no rule gives off? */
+bool flags_state_fully_on(json_t *state);
 
 #endif

@@ -449,6 +449,7 @@ void manifest_free(struct manifest *m)
         }
         free(m->flags[i].rules);
         free(m->flags[i].description);
+        xfree_strv(m->flags[i].enable_on_promote, m->flags[i].nenable_on_promote);
     }
     free(m->flags);
     free(m->release.version_file);

@@ -181,6 +181,8 @@ struct manifest_policy {
 
 /* release, experiment, operational, kill-switch, permission; NULL-terminated. */
 extern const char *const manifest_flag_kinds[];
+/* a targeting rule's operators, in enum flag_op's order (flags/flag.h); NULL-terminated */
+extern const char *const manifest_flag_rule_ops[];
 
 /* A flag's variant value as written: a YAML scalar, with the type it reads as. */
 enum flag_value_type { FLAG_VALUE_BOOL, FLAG_VALUE_NUMBER, FLAG_VALUE_STRING };
@@ -212,6 +214,10 @@ struct manifest_flag {
     size_t non;
     int rollout; /* percentage, 0..100; -1 when not set */
     char *description;
+    char **enable_on_promote; /* environments where a promotion that goes live turns it on */
+    size_t nenable_on_promote;
+    long max_fully_on_s; /* how long it may stay fully on in a protected environment; -1:
+                                 its kind's (release, experiment: 14 days; others: no limit) */
     struct manifest_pos pos;
 };
 

@@ -21,6 +21,7 @@ const char *const manifest_builtin_gates[] = {
     "commits",
     "branch",
     "policy",
+    "flags",
     NULL,
 };
 

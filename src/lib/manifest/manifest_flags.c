@@ -23,8 +23,9 @@
 #include "base/xalloc.h"
 #include "base/banned.h"
 
-static const char *const flag_keys[] = {"owner",       "expires", "default",  "on",    "rollout",
-                                        "description", "kind",    "variants", "rules", NULL};
+static const char *const flag_keys[] = {"owner",   "expires",           "default",      "on",
+                                        "rollout", "description",       "kind",         "variants",
+                                        "rules",   "enable_on_promote", "max_fully_on", NULL};
 enum {
     FK_OWNER,
     FK_EXPIRES,
@@ -34,14 +35,16 @@ enum {
     FK_DESCRIPTION,
     FK_KIND,
     FK_VARIANTS,
-    FK_RULES
+    FK_RULES,
+    FK_ENABLE_ON_PROMOTE,
+    FK_MAX_FULLY_ON
 };
 
 const char *const manifest_flag_kinds[] = {"release",     "experiment", "operational",
                                            "kill-switch", "permission", NULL};
 /* the rule operators, in enum flag_op's order */
-static const char *const rule_ops[] = {"equals",     "in",        "starts_with", "ends_with",
-                                       "semver_gte", "semver_lt", NULL};
+const char *const manifest_flag_rule_ops[] = {"equals",     "in",        "starts_with", "ends_with",
+                                              "semver_gte", "semver_lt", NULL};
 
 static void value_of(struct mf_ctx *c, struct fy_node *v, struct manifest_pos kp,
                      struct manifest_flag_value *out)
@@ -126,11 +129,11 @@ static void rules_field(struct mf_ctx *c, struct manifest_flag *f, struct fy_nod
                 continue;
             }
             int op = -1;
-            for (int o = 0; rule_ops[o]; o++)
-                if (!strcmp(rule_ops[o], k))
+            for (int o = 0; manifest_flag_rule_ops[o]; o++)
+                if (!strcmp(manifest_flag_rule_ops[o], k))
                     op = o;
             if (op < 0) {
-                const char *sug = suggest_closest(k, rule_ops);
+                const char *sug = suggest_closest(k, manifest_flag_rule_ops);
                 ERR(c, mf_node_pos(fy_node_pair_key(pair), ip),
                     "flag '%s': unknown rule key '%s'%s%s%s", f->name, k,
                     sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
@@ -142,7 +145,7 @@ static void rules_field(struct mf_ctx *c, struct manifest_flag *f, struct fy_nod
         if (!r.attr || r.op < 0 || !r.nvalues || !r.variant ||
             (strcmp(r.variant, "on") && strcmp(r.variant, "off"))) {
             ERR(c, ip, "flag '%s': a rule needs attr, one operator (%s...) and variant: on or off",
-                f->name, rule_ops[0]);
+                f->name, manifest_flag_rule_ops[0]);
             free(r.attr);
             free(r.variant);
             xfree_strv(r.values, r.nvalues);
@@ -168,7 +171,7 @@ static bool valid_date(const char *s)
 
 struct flag_walk {
     struct manifest_flag *f;
-    bool seen[FK_RULES + 1];
+    bool seen[FK_MAX_FULLY_ON + 1];
 };
 
 static void flag_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
@@ -234,6 +237,13 @@ static void flag_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, 
     case FK_RULES:
         rules_field(c, f, v, kp);
         break;
+    case FK_ENABLE_ON_PROMOTE:
+        mf_get_str_list(c, v, kp, "enable_on_promote", &f->enable_on_promote,
+                        &f->nenable_on_promote);
+        break;
+    case FK_MAX_FULLY_ON:
+        mf_get_duration(c, v, kp, "max_fully_on", &f->max_fully_on_s);
+        break;
     }
 }
 
@@ -248,6 +258,7 @@ void mf_flag_entry(struct mf_ctx *c, const char *name, struct fy_node *val, stru
     f.name = xstrdup(name);
     f.pos = kp;
     f.rollout = -1;
+    f.max_fully_on_s = -1;
     f.on_value = (struct manifest_flag_value){FLAG_VALUE_BOOL, xstrdup("true")};
     f.off_value = (struct manifest_flag_value){FLAG_VALUE_BOOL, xstrdup("false")};
     struct flag_walk w = {.f = &f};
@@ -269,4 +280,10 @@ void mf_check_flags(struct mf_ctx *c)
             if (!manifest_env_find(m, m->flags[i].on[e]))
                 ERR(c, m->flags[i].pos, "flag '%s' is on in unknown environment '%s'",
                     m->flags[i].name, m->flags[i].on[e]);
+    for (size_t i = 0; i < m->nflags; i++)
+        for (size_t e = 0; e < m->flags[i].nenable_on_promote; e++)
+            if (!manifest_env_find(m, m->flags[i].enable_on_promote[e]))
+                ERR(c, m->flags[i].pos,
+                    "flag '%s': enable_on_promote names unknown environment '%s'", m->flags[i].name,
+                    m->flags[i].enable_on_promote[e]);
 }
