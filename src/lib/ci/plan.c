@@ -100,6 +100,8 @@ static char *builtin_command(const struct manifest *m, const char *name, const c
         otap_call(&sb, otap, "branch check");
     } else if (!strcmp(name, "policy")) {
         otap_call(&sb, otap, "policy check");
+    } else if (!strcmp(name, "flags")) {
+        otap_call(&sb, otap, "flags lint");
     } else {
         strbuf_release(&sb);
         return NULL;
