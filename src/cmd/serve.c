@@ -5,7 +5,7 @@
  * Prometheus metrics, all from one routing table.
  *
  *   otap serve [--listen HOST:PORT] [--env ENV] [--threads N] ...
- *   otap serve token add NAME --role viewer|deployer|admin
+ *   otap serve token add NAME --role viewer|deployer|admin [--env ENV]
  *   otap serve token list | remove NAME
  *
  * Tokens live hashed in .otap/tokens (0600); a new token is printed once.
@@ -76,8 +76,8 @@ static void h_metrics(const struct http_request *rq, struct http_response *rs)
 
 static void h_whoami(const struct http_request *rq, struct http_response *rs)
 {
-    rs->json =
-        json_pack("{s:b, s:s, s:s}", "ok", 1, "name", rq->actor, "role", role_name(rq->role));
+    rs->json = json_pack("{s:b, s:s, s:s, s:s?}", "ok", 1, "name", rq->actor, "role",
+                         role_name(rq->role), "env", rq->scope);
 }
 
 static void h_tokens(const struct http_request *rq, struct http_response *rs)
@@ -85,8 +85,9 @@ static void h_tokens(const struct http_request *rq, struct http_response *rs)
     const struct serve_app *app = rq->app;
     json_t *a = json_array();
     for (size_t i = 0; i < app->tokens->n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "name", app->tokens->items[i].name, "role",
-                                           role_name(app->tokens->items[i].role)));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "name", app->tokens->items[i].name,
+                                           "role", role_name(app->tokens->items[i].role), "env",
+                                           app->tokens->items[i].env));
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "tokens", a);
 }
 
@@ -113,6 +114,10 @@ static const struct http_route routes[] = {
     {"POST", "/api/v2/rollbacks", ROLE_DEPLOYER, api_rollback,
      "roll back; a protected environment needs admin"},
     {"GET", "/api/v2/tokens", ROLE_ADMIN, h_tokens, "token names and roles"},
+    {"GET", "/api/v2/flags", ROLE_VIEWER, api_flags_list,
+     "each flag and its state per environment (the token's environment when scoped)"},
+    {"POST", "/api/v2/flags/{key}", ROLE_DEPLOYER, api_flag_change,
+     "enable, disable, roll out or set rules; a protected environment needs admin"},
     {"POST", "/ofrep/v1/evaluate/flags/{key}", ROLE_VIEWER, api_ofrep_flag,
      "OFREP: one flag for a context, in the environment served"},
     {"POST", "/ofrep/v1/evaluate/flags", ROLE_VIEWER, api_ofrep_bulk,
@@ -258,6 +263,7 @@ static int run_server(struct cli *cli, const struct cli_args *args)
         .redact = &cli->redact,
     };
     struct http_server *srv = NULL;
+    serve_flags_start(&app);
     rc = http_server_start(&srv, &so, &err);
     if (rc < 0) {
         rc = cli_error(cli, rc, "%s", err.msg);
@@ -277,6 +283,7 @@ static int run_server(struct cli *cli, const struct cli_args *args)
         http_server_stop(srv, (unsigned)grace * 1000);
         log_event("stopped", "environment", env->name);
     }
+    serve_flags_stop();
     metrics_free(metrics);
     tokens_release(&tokens);
     free(tpath);
@@ -316,8 +323,12 @@ static void render_token_list(struct cli *cli, json_t *doc, FILE *out)
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(doc, "tokens"), i, t)
-        fprintf(out, "%-24s %s\n", json_string_value(json_object_get(t, "name")),
-                json_string_value(json_object_get(t, "role")));
+    {
+        const char *env = json_string_value(json_object_get(t, "env"));
+        fprintf(out, "%-24s %-8s %s%s\n", json_string_value(json_object_get(t, "name")),
+                json_string_value(json_object_get(t, "role")), env ? "env " : "any environment",
+                env ? env : "");
+    }
 }
 
 static int run_token_list(struct cli *cli, const struct cli_args *args)
@@ -329,8 +340,8 @@ static int run_token_list(struct cli *cli, const struct cli_args *args)
         return rc;
     json_t *a = json_array();
     for (size_t i = 0; i < t.n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s}", "name", t.items[i].name, "role",
-                                           role_name(t.items[i].role)));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s?}", "name", t.items[i].name, "role",
+                                           role_name(t.items[i].role), "env", t.items[i].env));
     cli_emit(cli, json_pack("{s:b, s:o}", "ok", 1, "tokens", a), render_token_list);
     tokens_release(&t);
     free(path);
@@ -357,6 +368,9 @@ static int run_token_add(struct cli *cli, const struct cli_args *args)
     enum role r = role_parse(role_arg);
     if (r == ROLE_NONE)
         return cli_usage_error(cli, "--role '%s' is not viewer, deployer or admin", role_arg);
+    const char *scope = cli_opt(args, "env");
+    if (scope && !manifest_env_find(cli->m, scope))
+        return cli_usage_error(cli, "--env: no environment '%s' in the manifest", scope);
     struct tokens t;
     char *path;
     int rc = tokens_open(cli, args, &t, &path);
@@ -367,14 +381,14 @@ static int run_token_add(struct cli *cli, const struct cli_args *args)
     char *dir = xasprintf("%s/.otap", cli->m->dir);
     if (!cli_opt(args, "tokens") && (rc = fileio_mkdirs(dir, ".otap", &err)) < 0)
         rc = cli_error(cli, err.code, "%s", err.msg);
-    else if ((rc = tokens_add(&t, name, r, &token, &err)) < 0 ||
+    else if ((rc = tokens_add(&t, name, r, scope, &token, &err)) < 0 ||
              (rc = tokens_save(&t, path, &err)) < 0)
         rc = cli_fail(cli, rc, &err);
     else
         /* the only time the token exists outside its holder's hands */
         cli_emit(cli,
-                 json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "name", name, "role", role_name(r),
-                           "token", token, "file", path),
+                 json_pack("{s:b, s:s, s:s, s:s?, s:s, s:s}", "ok", 1, "name", name, "role",
+                           role_name(r), "env", scope, "token", token, "file", path),
                  render_token_add);
     if (token) {
         explicit_bzero(token, strlen(token));
@@ -436,10 +450,12 @@ static const struct cmd token_verbs[] = {
     {
         .name = "add",
         .summary = "make a token; print it once",
-        .synopsis = "NAME --role viewer|deployer|admin",
+        .synopsis = "NAME --role viewer|deployer|admin [--env ENV]",
         .opts =
             (const struct cli_opt[]){
                 {"role", 0, "ROLE", "viewer, deployer or admin"},
+                {"env", 'e', "ENV",
+                 "scope it to one environment: flags are evaluated and changed only there"},
                 TOKENS_OPT,
                 {0},
             },

@@ -37,6 +37,11 @@ void api_rollback(const struct http_request *rq, struct http_response *rs);
 /* OFREP (serve_flags.c) */
 void api_ofrep_flag(const struct http_request *rq, struct http_response *rs);
 void api_ofrep_bulk(const struct http_request *rq, struct http_response *rs);
+void api_flags_list(const struct http_request *rq, struct http_response *rs);
+void api_flag_change(const struct http_request *rq, struct http_response *rs);
+/* The flags' listener (team mode with a PostgreSQL store) and snapshot cache: start, stop. */
+void serve_flags_start(const struct serve_app *app);
+void serve_flags_stop(void);
 
 /* "ok", or why the store cannot be used (for /api/v2/ready); caller frees. */
 char *api_store_check(const struct serve_app *app);

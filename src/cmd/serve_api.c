@@ -383,6 +383,11 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
         json_decref(body);
         return;
     }
+    if (rq->scope && strcmp(rq->scope, env->name)) {
+        http_error(rs, 403, "forbidden", "this token acts only on %s", rq->scope);
+        json_decref(body);
+        return;
+    }
     if (env->protected && rq->role < ROLE_ADMIN) {
         http_error(rs, 403, "forbidden", "%s is protected: %s needs an admin token", env->name,
                    rollback ? "a rollback" : "a promotion");

@@ -9,16 +9,22 @@
  * Errors are the protocol's: 400 PARSE_ERROR, INVALID_CONTEXT,
  * TARGETING_KEY_MISSING; 404 FLAG_NOT_FOUND; 500 GENERAL.
  */
-#include <stdbool.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve.h"
 #include "base/monotime.h"
 #include "base/sha256.h"
 #include "base/xalloc.h"
+#include "base/actor.h"
+#include "flags/flag_change.h"
 #include "flags/flag_manifest.h"
+#include "state/flagstate.h"
 #include "state/store.h"
 #include "base/banned.h"
 
@@ -62,16 +68,21 @@ static const struct manifest_flag *find(const struct manifest *m, const char *ke
 }
 
 /*
- * The flags as they stand, shared by every request for CACHE_MS: opening
- * the state store on each evaluation would cost more than the evaluation.
- * A change made elsewhere (the CLI, another server) is served within
+ * The flags as they stand in each environment, shared by every request:
+ * opening the state store on each evaluation would cost more than the
+ * evaluation. With a PostgreSQL store a listener hears each change
+ * (LISTEN otap_flags, flagstate.h) and the next request loads afresh, so
+ * a change made anywhere is served at once; REFRESH_MS is only a safety
+ * net. Without one (SQLite, or the connection lost) a snapshot lives
  * CACHE_MS. Each snapshot is counted so that a request keeps the one it
  * began with while a newer one replaces it.
  */
 #define CACHE_MS 250
+#define REFRESH_MS 30000
 
 struct snapshot {
     long long loaded_ms;
+    long gen;              /* the generation it was loaded in */
     struct flag_def *defs; /* by the manifest's order */
     size_t n;
     char config[SHA256_HEX_LEN + 1]; /* a hash of every flag's state, for the ETag */
@@ -79,7 +90,13 @@ struct snapshot {
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct snapshot *current;
+static struct snapshot **cache; /* by the manifest's environment order */
+static size_t ncache;
+static atomic_long generation; /* moves on with each change heard or made here */
+static atomic_bool listening;  /* a listener is connected: changes are heard */
+static atomic_bool stopping;
+static pthread_t listener_thread;
+static bool listener_started;
 
 static void snapshot_free(struct snapshot *sn)
 {
@@ -89,7 +106,7 @@ static void snapshot_free(struct snapshot *sn)
     free(sn);
 }
 
-static struct snapshot *snapshot_load(const struct serve_app *app, const char *env)
+static struct snapshot *snapshot_load(const struct serve_app *app, const char *env, long gen)
 {
     struct store *s = NULL;
     struct otap_err err = OTAP_ERR_INIT;
@@ -98,6 +115,7 @@ static struct snapshot *snapshot_load(const struct serve_app *app, const char *e
         return NULL;
     }
     struct snapshot *sn = xcalloc(1, sizeof(*sn));
+    sn->gen = gen;
     sn->defs = xcalloc(app->m->nflags ? app->m->nflags : 1, sizeof(*sn->defs));
     struct sha256 h;
     sha256_init(&h);
@@ -129,20 +147,34 @@ static struct snapshot *snapshot_load(const struct serve_app *app, const char *e
     return sn;
 }
 
-/* The snapshot to answer with, or NULL when the store cannot be read; release it after. */
-static struct snapshot *snapshot_get(const struct serve_app *app, const char *env)
+static bool fresh_enough(const struct snapshot *sn)
+{
+    long long age = monotime_ms() - sn->loaded_ms;
+    if (atomic_load(&listening))
+        return sn->gen == atomic_load(&generation) && age < REFRESH_MS;
+    return age < CACHE_MS;
+}
+
+/* The snapshot of env (an index into the manifest's environments); release it after. */
+static struct snapshot *snapshot_get(const struct serve_app *app, size_t env)
 {
     pthread_mutex_lock(&cache_lock);
-    struct snapshot *sn = current;
-    if (!sn || monotime_ms() - sn->loaded_ms >= CACHE_MS) {
-        struct snapshot *fresh = snapshot_load(app, env);
+    if (!cache) {
+        ncache = app->m->nenvs;
+        cache = xcalloc(ncache ? ncache : 1, sizeof(*cache));
+    }
+    struct snapshot *sn = cache[env];
+    if (!sn || !fresh_enough(sn)) {
+        /* the generation is read before the store: a change heard meanwhile reloads again */
+        struct snapshot *fresh =
+            snapshot_load(app, app->m->envs[env].name, atomic_load(&generation));
         if (fresh) {
-            if (current && --current->refs == 0)
-                snapshot_free(current);
+            if (cache[env] && --cache[env]->refs == 0)
+                snapshot_free(cache[env]);
             fresh->refs = 1; /* the cache's own */
-            current = fresh;
+            cache[env] = fresh;
         }
-        sn = current;
+        sn = cache[env];
     }
     if (sn)
         sn->refs++;
@@ -155,6 +187,66 @@ static void snapshot_put(struct snapshot *sn)
     pthread_mutex_lock(&cache_lock);
     if (--sn->refs == 0)
         snapshot_free(sn);
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* Hears flag changes from every process sharing a PostgreSQL store. */
+static void *listen_loop(void *arg)
+{
+    const struct serve_app *app = arg;
+    struct flag_listener *l = NULL;
+    while (!atomic_load(&stopping)) {
+        if (!l) {
+            struct otap_err err = OTAP_ERR_INIT;
+            int rc = flagstate_listen(app->m->dir, &l, &err);
+            otap_err_release(&err);
+            if (rc == 0 && !l)
+                return NULL; /* not PostgreSQL: nothing to hear, the snapshots expire */
+            if (!l) {
+                for (int i = 0; i < 10 && !atomic_load(&stopping); i++)
+                    usleep(100 * 1000);
+                continue;
+            }
+            atomic_fetch_add(&generation, 1); /* whatever changed while nobody listened */
+            atomic_store(&listening, true);
+        }
+        struct pollfd pfd = {.fd = flagstate_listen_fd(l), .events = POLLIN};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        int n = flagstate_listen_drain(l);
+        if (n > 0)
+            atomic_fetch_add(&generation, 1);
+        if (n < 0) {
+            atomic_store(&listening, false);
+            flagstate_listen_close(l);
+            l = NULL;
+        }
+    }
+    atomic_store(&listening, false);
+    flagstate_listen_close(l);
+    return NULL;
+}
+
+void serve_flags_start(const struct serve_app *app)
+{
+    atomic_store(&stopping, false);
+    if (app->m->nflags)
+        listener_started = pthread_create(&listener_thread, NULL, listen_loop, (void *)app) == 0;
+}
+
+void serve_flags_stop(void)
+{
+    atomic_store(&stopping, true);
+    if (listener_started)
+        pthread_join(listener_thread, NULL);
+    listener_started = false;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < ncache; i++)
+        if (cache[i] && --cache[i]->refs == 0)
+            snapshot_free(cache[i]);
+    free(cache);
+    cache = NULL;
+    ncache = 0;
     pthread_mutex_unlock(&cache_lock);
 }
 
@@ -178,25 +270,39 @@ static json_t *evaluate(const struct flag_def *def, const struct manifest_flag *
                      "owner", f->owner);
 }
 
-static const char *served_env(const struct http_request *rq, struct http_response *rs,
-                              const char *key)
+/*
+ * The environment a request is answered for: the token's scope when it has
+ * one, else the one 'otap serve --env' serves. -1 after answering.
+ */
+static long served_env(const struct http_request *rq, struct http_response *rs, const char *key)
 {
     const struct serve_app *app = rq->app;
-    if (!app->env) {
+    const char *name = rq->scope ? rq->scope : app->env ? app->env->name : NULL;
+    if (!name) {
         ofrep_error(rs, 400, key, "GENERAL",
                     "this otap serve serves no environment: start it with --env ENV");
-        return NULL;
+        return -1;
     }
-    return app->env->name;
+    const struct manifest_env *env = manifest_env_find(app->m, name);
+    if (!env) {
+        char *why = xasprintf("the token's environment '%s' is not in the manifest", name);
+        rs->status = 403;
+        rs->json =
+            json_pack("{s:s?, s:s, s:s}", "key", key, "errorCode", "GENERAL", "errorDetails", why);
+        free(why);
+        return -1;
+    }
+    return env - app->m->envs;
 }
 
 void api_ofrep_flag(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
     const char *key = http_param(rq, "key");
-    const char *env = served_env(rq, rs, key);
-    if (!env)
+    long e = served_env(rq, rs, key);
+    if (e < 0)
         return;
+    const char *env = app->m->envs[e].name;
     json_t *ctx = context_of(rq, rs, key);
     if (!ctx)
         return;
@@ -208,7 +314,7 @@ void api_ofrep_flag(const struct http_request *rq, struct http_response *rs)
         json_decref(ctx);
         return;
     }
-    struct snapshot *sn = snapshot_get(app, env);
+    struct snapshot *sn = snapshot_get(app, (size_t)e);
     if (!sn)
         ofrep_error(rs, 500, key, "GENERAL", "the state store could not be read");
     else
@@ -248,13 +354,14 @@ static bool etag_matches(const char *inm, const char *etag)
 void api_ofrep_bulk(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
-    const char *env = served_env(rq, rs, NULL);
-    if (!env)
+    long e = served_env(rq, rs, NULL);
+    if (e < 0)
         return;
+    const char *env = app->m->envs[e].name;
     json_t *ctx = context_of(rq, rs, NULL);
     if (!ctx)
         return;
-    struct snapshot *sn = snapshot_get(app, env);
+    struct snapshot *sn = snapshot_get(app, (size_t)e);
     if (!sn) {
         json_decref(ctx);
         ofrep_error(rs, 500, NULL, "GENERAL", "the state store could not be read");
@@ -286,4 +393,150 @@ void api_ofrep_bulk(const struct http_request *rq, struct http_response *rs)
     snapshot_put(sn);
     json_decref(ctx);
     rs->json = json_pack("{s:o, s:{s:s}}", "flags", flags, "metadata", "environment", env);
+}
+
+/* ---- the flags' state over the API --------------------------------------------------------- */
+
+static struct store *api_store(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    struct store *s = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    if (store_open(&s, app->m->dir, &err) < 0) {
+        http_error(rs, 503, "store_unavailable", "%s", err.msg);
+        otap_err_release(&err);
+        return NULL;
+    }
+    store_set_redactor(s, app->redact);
+    return s;
+}
+
+void api_flags_list(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    struct store *s = api_store(rq, rs);
+    if (!s)
+        return;
+    struct otap_err err = OTAP_ERR_INIT;
+    json_t *flags = json_array();
+    for (size_t i = 0; i < app->m->nflags; i++) {
+        json_t *f = flags_json(s, app->m, &app->m->flags[i], rq->scope, &err);
+        if (!f) {
+            http_error(rs, 500, "store", "%s", err.msg ? err.msg : "the store failed");
+            otap_err_release(&err);
+            json_decref(flags);
+            store_close(s);
+            return;
+        }
+        json_array_append_new(flags, f);
+    }
+    store_close(s);
+    rs->json = json_pack("{s:b, s:o}", "ok", 1, "flags", flags);
+}
+
+/*
+ * POST /api/v2/flags/{key} {"env": E, "action": "enable" | "disable" |
+ * "rollout" (with "percent": N or "weights": "on=10,off=90") | "set"
+ * (with "rules": "ATTR OP VALUE -> on; ..." or null for the manifest's)}.
+ * A protected environment needs an admin token; a scoped token acts only
+ * on its environment.
+ */
+void api_flag_change(const struct http_request *rq, struct http_response *rs)
+{
+    const struct serve_app *app = rq->app;
+    const char *key = http_param(rq, "key");
+    const struct manifest_flag *f = find(app->m, key);
+    if (!f) {
+        http_error(rs, 404, "not_found", "otap.yaml defines no flag '%s'", key);
+        return;
+    }
+    json_t *body = http_body_json(rq, rs);
+    if (!body)
+        return;
+    const char *env_name = json_string_value(json_object_get(body, "env"));
+    const char *action = json_string_value(json_object_get(body, "action"));
+    if (!env_name)
+        env_name = rq->scope ? rq->scope : app->env ? app->env->name : NULL;
+    const struct manifest_env *env = env_name ? manifest_env_find(app->m, env_name) : NULL;
+    struct flag_change ch = {.enabled = -1};
+    char *weights = NULL, *rules = NULL;
+    struct otap_err err = OTAP_ERR_INIT;
+    json_t *pct = json_object_get(body, "percent"), *spec = json_object_get(body, "weights");
+    json_t *rj = json_object_get(body, "rules");
+    if (!env) {
+        http_error(rs, env_name ? 404 : 400, env_name ? "not_found" : "bad_request",
+                   env_name ? "no environment '%s'" : "give {\"env\": ENV, \"action\": ...}%s",
+                   env_name ? env_name : "");
+        goto out;
+    }
+    if (rq->scope && strcmp(rq->scope, env->name)) {
+        http_error(rs, 403, "forbidden", "this token acts only on %s", rq->scope);
+        goto out;
+    }
+    if (env->protected && rq->role < ROLE_ADMIN) {
+        http_error(rs, 403, "forbidden", "%s is protected: changing a flag needs an admin token",
+                   env->name);
+        goto out;
+    }
+    if (action && (!strcmp(action, "enable") || !strcmp(action, "disable"))) {
+        ch.enabled = !strcmp(action, "enable");
+        ch.set_weights = true;
+    } else if (action && !strcmp(action, "rollout")) {
+        if (!!json_is_integer(pct) == !!json_is_string(spec) || (pct && !json_is_integer(pct))) {
+            http_error(rs, 400, "bad_request",
+                       "a rollout gives \"percent\": N or \"weights\": \"on=10,off=90\"");
+            goto out;
+        }
+        json_int_t n = json_is_integer(pct) ? json_integer_value(pct) : -1;
+        if (pct && (n < 0 || n > 100)) {
+            http_error(rs, 400, "bad_request", "\"percent\" is 0 to 100");
+            goto out;
+        }
+        if (flag_weights(json_string_value(spec), (int)n, &weights, &err) < 0) {
+            http_error(rs, 400, "bad_request", "%s", err.msg);
+            goto out;
+        }
+        ch.enabled = 1;
+        ch.set_weights = true;
+        ch.weights = weights;
+    } else if (action && !strcmp(action, "set")) {
+        if (!json_is_string(rj) && !json_is_null(rj)) {
+            http_error(rs, 400, "bad_request",
+                       "\"set\" gives \"rules\": \"ATTR OP VALUE -> on|off; ...\", or null for "
+                       "the manifest's");
+            goto out;
+        }
+        if (json_is_string(rj) && flag_rules_parse(json_string_value(rj), &rules, &err) < 0) {
+            http_error(rs, 400, "bad_request", "%s", err.msg);
+            goto out;
+        }
+        ch.set_rules = true;
+        ch.rules = rules;
+    } else {
+        http_error(rs, 400, "bad_request",
+                   "\"action\" is enable, disable, rollout or set, not %s%s%s", action ? "'" : "",
+                   action ? action : "missing", action ? "'" : "");
+        goto out;
+    }
+    struct store *s = api_store(rq, rs);
+    if (!s)
+        goto out;
+    json_t *after = NULL;
+    long long seq = 0;
+    char *actor = xasprintf("%s (api)", rq->actor);
+    int rc = flag_change_apply(s, f, env->name, &ch, actor, NULL, &after, &seq, &err);
+    free(actor);
+    store_close(s);
+    if (rc < 0) {
+        http_error(rs, 500, "store", "%s", err.msg ? err.msg : "the store failed");
+        goto out;
+    }
+    atomic_fetch_add(&generation, 1); /* this server serves the change at once */
+    rs->json = json_pack("{s:b, s:s, s:s, s:o, s:I}", "ok", 1, "flag", f->name, "env", env->name,
+                         "after", after, "ledger_seq", (json_int_t)seq);
+out:
+    otap_err_release(&err);
+    free(weights);
+    free(rules);
+    json_decref(body);
 }

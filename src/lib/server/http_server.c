@@ -45,6 +45,7 @@ struct req_state {
     unsigned status;
     const char *route; /* the pattern, for logs and metrics */
     const char *actor;
+    const char *scope; /* the token's environment, or NULL */
     enum role role;
     size_t bytes_out;
     char method[16];
@@ -260,6 +261,7 @@ static enum role authenticate(const struct http_server *s, struct MHD_Connection
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     *bad_token = false;
     st->actor = "anonymous";
+    st->scope = NULL;
     if (!auth)
         return ROLE_NONE;
     if (strncasecmp(auth, "Bearer ", 7)) {
@@ -272,6 +274,7 @@ static enum role authenticate(const struct http_server *s, struct MHD_Connection
         return ROLE_NONE;
     }
     st->actor = t->name;
+    st->scope = t->env;
     return t->role;
 }
 
@@ -338,6 +341,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         rq.body_len = st->body.len;
         rq.role = role;
         rq.actor = st->actor;
+        rq.scope = st->scope;
         rq.request_id = st->request_id;
         rq.app = s->o.app;
         rs.status = 200;

@@ -43,6 +43,7 @@ struct http_request {
     size_t body_len;
     enum role role;
     const char *actor; /* the token's name, or "anonymous" */
+    const char *scope; /* the token's one environment, or NULL: any */
     const char *request_id;
     void *app;
     void *conn; /* libmicrohttpd's connection, for http_query() */

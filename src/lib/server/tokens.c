@@ -69,10 +69,11 @@ int tokens_load(struct tokens *t, const char *path, struct diag_list *diags, str
             l++;
         if (!*l || *l == '#')
             continue;
-        char name[128], role[32], hash[128];
+        char name[128], role[32], hash[128], scope[160];
         char extra;
-        if (sscanf(l, "%127s %31s %127s %c", name, role, hash, &extra) != 3) {
-            diag_add_at(diags, DIAG_ERROR, path, line, 0, "want 'NAME ROLE SHA256HEX'");
+        int n = sscanf(l, "%127s %31s %127s %159s %c", name, role, hash, scope, &extra);
+        if (n != 3 && (n != 4 || strncmp(scope, "env=", 4) || !name_ok(scope + 4))) {
+            diag_add_at(diags, DIAG_ERROR, path, line, 0, "want 'NAME ROLE SHA256HEX [env=ENV]'");
             continue;
         }
         enum role r = role_parse(role);
@@ -89,6 +90,7 @@ int tokens_load(struct tokens *t, const char *path, struct diag_list *diags, str
         struct token *tk = XPUSH(&t->items, &t->n, &t->alloc);
         tk->name = xstrdup(name);
         tk->role = r;
+        tk->env = n == 4 ? xstrdup(scope + 4) : NULL;
         memcpy(tk->hash, hash, SHA256_HEX_LEN + 1);
     }
     strbuf_release(&sb);
@@ -99,10 +101,12 @@ int tokens_save(const struct tokens *t, const char *path, struct otap_err *err)
 {
     struct strbuf sb = STRBUF_INIT;
     strbuf_addstr(&sb,
-                  "# otap serve tokens: NAME ROLE SHA256(token); made by 'otap serve token'\n");
+                  "# otap serve tokens: NAME ROLE SHA256(token) [env=ENV]; made by 'otap serve "
+                  "token'\n");
     for (size_t i = 0; i < t->n; i++)
-        strbuf_addf(&sb, "%s %s %s\n", t->items[i].name, role_name(t->items[i].role),
-                    t->items[i].hash);
+        strbuf_addf(&sb, "%s %s %s%s%s\n", t->items[i].name, role_name(t->items[i].role),
+                    t->items[i].hash, t->items[i].env ? " env=" : "",
+                    t->items[i].env ? t->items[i].env : "");
     int rc = fileio_write(path, sb.buf, sb.len, false, 0600, err);
     strbuf_release(&sb);
     return rc;
@@ -112,15 +116,19 @@ void tokens_release(struct tokens *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         free(t->items[i].name);
+        free(t->items[i].env);
+    }
     free(t->items);
     memset(t, 0, sizeof(*t));
 }
 
-int tokens_add(struct tokens *t, const char *name, enum role role, char **token,
+int tokens_add(struct tokens *t, const char *name, enum role role, const char *env, char **token,
                struct otap_err *err)
 {
+    if (env && !name_ok(env))
+        return otap_err_set(err, OTAP_EUSAGE, "'%s' is not an environment name", env);
     if (!name_ok(name))
         return otap_err_set(err, OTAP_EUSAGE,
                             "'%s' is not a token name (letters, digits, '-', '_', '.', '@')", name);
@@ -143,6 +151,7 @@ int tokens_add(struct tokens *t, const char *name, enum role role, char **token,
     struct token *tk = XPUSH(&t->items, &t->n, &t->alloc);
     tk->name = xstrdup(name);
     tk->role = role;
+    tk->env = env ? xstrdup(env) : NULL;
     sha256_hex(tok, strlen(tok), tk->hash);
     *token = tok;
     return 0;
@@ -154,6 +163,7 @@ bool tokens_remove(struct tokens *t, const char *name)
         if (strcmp(t->items[i].name, name))
             continue;
         free(t->items[i].name);
+        free(t->items[i].env);
         memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof(*t->items));
         t->n--;
         return true;

@@ -4,7 +4,8 @@
  * stored: a leaked tokens file gives an attacker hashes of 256-bit random
  * strings, which is nothing. Lookups compare hashes in constant time.
  *
- * The file holds one token per line, "NAME ROLE SHA256HEX", '#' comments,
+ * The file holds one token per line, "NAME ROLE SHA256HEX [env=ENV]" (a
+ * token scoped to one environment acts only there), '#' comments,
  * and is written 0600 through fileio (whole or not at all).
  */
 #ifndef OTAP_TOKENS_H
@@ -22,6 +23,7 @@ enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_DEPLOYER = 2, ROLE_ADMIN = 3 };
 struct token {
     char *name;
     enum role role;
+    char *env; /* the one environment it may act on, or NULL: any */
     char hash[SHA256_HEX_LEN + 1];
 };
 
@@ -44,7 +46,7 @@ void tokens_release(struct tokens *t);
  * the token (caller shows it once, wipes and frees it). OTAP_EREFUSED
  * when the name is taken.
  */
-int tokens_add(struct tokens *t, const char *name, enum role role, char **token,
+int tokens_add(struct tokens *t, const char *name, enum role role, const char *env, char **token,
                struct otap_err *err);
 bool tokens_remove(struct tokens *t, const char *name);
 
