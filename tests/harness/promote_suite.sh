@@ -67,6 +67,8 @@ config:
   DATABASE_URL: { type: url, schemes: [postgresql], required: true }
 database: { url: DATABASE_URL, migrations: db/migrations }
 slo: { p95_ms: 1000, error_rate: 0.01 }
+flags:
+  new-checkout: { owner: web, expires: 2999-12-31, kind: operational, enable_on_promote: [development] }
 EOF
 mkdir -p db/migrations builds
 cat >db/migrations/20260101000000_items.sql <<'EOF'
@@ -123,6 +125,13 @@ grep -q "registered by its digest alone" "$work/err" || fail "local driver witho
 # ---- development: any registered build enters ----------------------------
 expect_eq 0 "$(rc "$OTAP" promote 1.0.0 --to development)" "promote to development"
 expect_eq 1.0.0 "$(live development)" "live in development"
+# enable_on_promote: the flag is on once the build is live, and the ledger says why
+grep -q "development: flag new-checkout turned on (enable_on_promote)" "$work/out" "$work/err" ||
+  fail "enable_on_promote was not reported: $(cat "$work/out" "$work/err")"
+json flags eval new-checkout --env development | jq -e '.value == true and .reason == "STATIC"' >/dev/null ||
+  fail "enable_on_promote: the flag is not on after the promotion"
+json ledger show --env development | jq -e '[.entries[] | select(.action == "flag.changed" and .details.cause == "enable_on_promote" and .details.before.enabled == false and .details.after.enabled == true)] | length == 1' >/dev/null ||
+  fail "enable_on_promote is not in the ledger"
 curl -sf "http://127.0.0.1:$p0/api/v2/health" | jq -e '.environment == "development"' >/dev/null \
   || fail "the service does not run in development"
 psql -d app_dev -Atc "SELECT count(*) FROM otap_schema_migrations" | grep -qx 1 || fail "the migration did not run"
@@ -215,6 +224,13 @@ expect_eq 0 "$(rc "$OTAP" promote 1.0.0 --to development)" "the next promotion a
 # ---- rollback ---------------------------------------------------------------
 expect_eq 0 "$(rc "$OTAP" rollback --env development)" "rollback of development"
 expect_eq 1.1.0 "$(live development)" "rollback goes to the live build before"
+# the rollback puts the promotion's flag back as it was (the manifest's: off)
+json flags eval new-checkout --env development | jq -e '.value == false and .reason == "DISABLED"' >/dev/null ||
+  fail "the rollback left the promotion's flag on"
+json flags show new-checkout | jq -e '.flags[0].environments[] | select(.env == "development") | .source == "manifest"' >/dev/null ||
+  fail "the rollback did not give the flag back to the manifest"
+json ledger show --env development | jq -e '[.entries[] | select(.action == "flag.changed" and .details.cause == "rollback" and .details.after.enabled == false)] | length == 1' >/dev/null ||
+  fail "the rollback's flag change is not in the ledger"
 expect_eq 0 "$(rc "$OTAP" rollback --env development --to 1.0.0)" "rollback to a named version"
 expect_eq 1.0.0 "$(live development)" "rollback --to"
 expect_eq 4 "$(rc "$OTAP" rollback --env development --to 2.0.0)" "rollback to a build that was never live"

@@ -37,6 +37,8 @@ otap flags --help
 otap flags list --help
 otap flags rollout --help
 otap flags eval --help
+otap flags set --help
+otap flags lint --help
 otap gate --help
 otap gate record --help
 otap gen --help
