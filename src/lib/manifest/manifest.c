@@ -37,9 +37,9 @@
 
 /* ---- top level -------------------------------------------------------- */
 
-static const char *const top_keys[] = {"project",  "environments", "services", "ports",   "config",
-                                       "database", "slo",          "flags",    "release", "gates",
-                                       "docs",     "secrets",      "policies", "ci",      NULL};
+static const char *const top_keys[] = {
+    "project", "environments", "services", "ports",   "config",   "database", "slo",     "flags",
+    "release", "gates",        "docs",     "secrets", "policies", "ci",       "backups", NULL};
 enum {
     TK_PROJECT,
     TK_ENVIRONMENTS,
@@ -55,11 +55,12 @@ enum {
     TK_SECRETS,
     TK_POLICIES,
     TK_CI,
+    TK_BACKUPS,
 };
 
 struct top_walk {
-    struct fy_node *val[TK_CI + 1];
-    struct manifest_pos pos[TK_CI + 1];
+    struct fy_node *val[TK_BACKUPS + 1];
+    struct manifest_pos pos[TK_BACKUPS + 1];
 };
 
 static const char *const docs_keys[] = {"config", NULL};
@@ -180,6 +181,8 @@ static void build(struct mf_ctx *c, struct fy_node *root)
     }
     if (w.pos[TK_FLAGS].line)
         mf_walk_named(c, w.val[TK_FLAGS], w.pos[TK_FLAGS], "flags", mf_flag_entry);
+    if (w.pos[TK_BACKUPS].line && !mf_is_null(w.val[TK_BACKUPS]))
+        mf_walk_named(c, w.val[TK_BACKUPS], w.pos[TK_BACKUPS], "backups", mf_backup_entry);
     if (w.pos[TK_RELEASE].line)
         mf_walk_map(c, w.val[TK_RELEASE], w.pos[TK_RELEASE], "'release'", mf_release_keys,
                     mf_release_field, &m->release);
@@ -208,6 +211,7 @@ static void build(struct mf_ctx *c, struct fy_node *root)
     mf_check_config(c);
     mf_check_database(c);
     mf_check_flags(c);
+    mf_check_backups(c);
 }
 
 /* ---- entry points ----------------------------------------------------- */
@@ -452,6 +456,9 @@ void manifest_free(struct manifest *m)
         xfree_strv(m->flags[i].enable_on_promote, m->flags[i].nenable_on_promote);
     }
     free(m->flags);
+    for (size_t i = 0; i < m->nbackups; i++)
+        manifest_backup_release(&m->backups[i]);
+    free(m->backups);
     free(m->release.version_file);
     free(m->release.changelog);
     free(m->release.tag_prefix);

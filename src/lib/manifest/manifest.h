@@ -169,6 +169,24 @@ struct manifest_ci {
     char *postgres; /* the PostgreSQL service image (postgres:15) */
 };
 
+/* Backups of one environment's database (backups: in otap.yaml; docs/backup.md). */
+struct manifest_backup {
+    char *env;
+    char *target;         /* dir:PATH (relative to the project) or s3://BUCKET/PREFIX */
+    char *endpoint_var;   /* the config variable holding the S3 endpoint URL, or NULL (AWS) */
+    char *region;         /* "auto" (R2) by default */
+    char *access_key_var; /* config variables: only ever named */
+    char *secret_key_var;
+    char *encrypt_var;  /* the config variable holding the AES-256 key, or NULL: not encrypted */
+    int keep_days;      /* -1: no limit by age */
+    int keep_last;      /* -1: no limit by count */
+    long drill_every_s; /* -1: no drill is due */
+    int zstd_level;     /* 1-19, default 3 */
+    struct manifest_pos pos;
+};
+
+void manifest_backup_release(struct manifest_backup *b);
+
 /* A policy rule (otap policy check): every file matching files must (not) contain pattern. */
 struct manifest_policy {
     char *name;
@@ -312,6 +330,8 @@ struct manifest {
     struct manifest_policy *policies;
     size_t npolicies;
     struct manifest_ci ci;
+    struct manifest_backup *backups;
+    size_t nbackups;
     char *config_docs; /* docs.config: a file with the contract table between markers */
     struct manifest_secrets secrets;
 };
@@ -324,6 +344,8 @@ struct manifest *manifest_load_file(const char *path, struct diag_list *diags);
 struct manifest *manifest_load_buffer(const char *data, size_t len, const char *name,
                                       struct diag_list *diags);
 void manifest_free(struct manifest *m);
+/* The backups of env (backups: in otap.yaml), or NULL. */
+const struct manifest_backup *manifest_backup_for(const struct manifest *m, const char *env);
 
 /*
  * Finds otap.yaml from dir upwards, like git finds .git. Returns a newly
@@ -362,6 +384,10 @@ const char *contract_type_name(enum contract_type t);
 #define MANIFEST_REQ_SIGNOFF "signoff"
 /* The built-in gate that a build is the release its tag names (otap release create). */
 #define MANIFEST_REQ_TAG "tag"
+/* The built-in gate that the environment's backups passed a drill within drill_every. */
+#define MANIFEST_REQ_DRILL "drill"
+/* Is name a gate judged when promoting (signoff, tag, drill), never run in CI? */
+bool manifest_gate_at_promotion(const char *name);
 /*
  * Every built-in gate, usable in requires and needs without a definition:
  * signoff, tag (judged when promoting) and the ones otap ci run runs

@@ -15,6 +15,7 @@
 const char *const manifest_builtin_gates[] = {
     MANIFEST_REQ_SIGNOFF,
     MANIFEST_REQ_TAG,
+    MANIFEST_REQ_DRILL,
     "secrets",
     "contract",
     "migrations",
@@ -24,6 +25,12 @@ const char *const manifest_builtin_gates[] = {
     "flags",
     NULL,
 };
+
+bool manifest_gate_at_promotion(const char *name)
+{
+    return !strcmp(name, MANIFEST_REQ_SIGNOFF) || !strcmp(name, MANIFEST_REQ_TAG) ||
+           !strcmp(name, MANIFEST_REQ_DRILL);
+}
 
 bool manifest_gate_is_builtin(const char *name)
 {
@@ -83,7 +90,7 @@ void mf_check_gates(struct mf_ctx *c)
         const struct manifest_gate *g = &m->gates[i];
         for (size_t n = 0; n < g->nneeds; n++) {
             const char *need = g->needs[n];
-            if (!strcmp(need, MANIFEST_REQ_SIGNOFF) || !strcmp(need, MANIFEST_REQ_TAG))
+            if (manifest_gate_at_promotion(need))
                 ERR(c, g->pos, "gate '%s' needs '%s', which is judged when promoting, not in CI",
                     g->name, need);
             else if (!manifest_gate_find(m, need) && !manifest_gate_is_builtin(need)) {

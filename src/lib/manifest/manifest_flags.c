@@ -242,7 +242,7 @@ static void flag_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, 
                         &f->nenable_on_promote);
         break;
     case FK_MAX_FULLY_ON:
-        mf_get_duration(c, v, kp, "max_fully_on", &f->max_fully_on_s);
+        mf_get_long_duration(c, v, kp, "max_fully_on", &f->max_fully_on_s);
         break;
     }
 }

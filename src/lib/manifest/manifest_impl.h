@@ -47,6 +47,9 @@ const char *mf_type_word(struct fy_node *n);
 bool mf_is_null(struct fy_node *n);
 bool mf_get_duration(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
                      long *out);
+/* the same for spans of days (retention, drills, flags): at most 366 days */
+bool mf_get_long_duration(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p,
+                          const char *field, long *out);
 bool mf_get_double(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
                    double lo, double hi, double *out);
 void mf_walk_named(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, const char *what,
@@ -101,6 +104,10 @@ void mf_check_gates(struct mf_ctx *c);
 const char **mf_gate_names(const struct manifest *m);
 void mf_load_policies(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p);
 extern const char *const mf_ci_keys[];
+/* backups (manifest_backups.c) */
+void mf_backup_entry(struct mf_ctx *c, const char *name, struct fy_node *val,
+                     struct manifest_pos kpos);
+void mf_check_backups(struct mf_ctx *c);
 void mf_ci_field(struct mf_ctx *c, void *obj, int idx, struct fy_node *k, struct fy_node *v,
                  struct manifest_pos kp);
 

@@ -175,20 +175,32 @@ bool mf_get_double(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, c
 }
 
 /* "300s", "5m", "1h", "90" (seconds). */
-bool mf_get_duration(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
-                     long *out)
+static bool duration_upto(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p,
+                          const char *field, long long max, const char *example, long *out)
 {
     const char *s = mf_scalar(c, n, p, field);
     if (!s)
         return false;
     long long secs;
-    if (num_parse_duration(s, &secs) < 0 || secs <= 0 || secs > 7 * 24 * 3600) {
-        ERR(c, mf_node_pos(n, p), "'%s' must be a duration such as 30s, 5m or 1h, not '%s'", field,
+    if (num_parse_duration(s, &secs) < 0 || secs <= 0 || secs > max) {
+        ERR(c, mf_node_pos(n, p), "'%s' must be a duration such as %s, not '%s'", field, example,
             s);
         return false;
     }
     *out = (long)secs;
     return true;
+}
+
+bool mf_get_duration(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p, const char *field,
+                     long *out)
+{
+    return duration_upto(c, n, p, field, 7 * 24 * 3600, "30s, 5m or 1h", out);
+}
+
+bool mf_get_long_duration(struct mf_ctx *c, struct fy_node *n, struct manifest_pos p,
+                          const char *field, long *out)
+{
+    return duration_upto(c, n, p, field, 366LL * 24 * 3600, "14d or 90d (at most 366d)", out);
 }
 
 /* A list of strings; a single mf_scalar counts as a list of one. */
