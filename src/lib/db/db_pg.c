@@ -475,18 +475,9 @@ static char *normalise_dump(const char *s)
 static int pg_dump_schema(struct db *db, char **out, struct otap_err *err)
 {
     /* the connection's settings go to pg_dump as PG* variables, never as arguments */
-    PQconninfoOption *opts = PQconninfo(conn_of(db));
-    if (!opts)
+    char **env = pgconn_env(conn_of(db));
+    if (!env)
         return otap_err_set(err, OTAP_EEXTERNAL, "cannot read the connection settings");
-    size_t nenv = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        nenv++;
-    char **env = xcalloc(nenv + 1, sizeof(*env));
-    size_t k = 0;
-    for (PQconninfoOption *o = opts; o->keyword; o++)
-        if (o->envvar && o->val && *o->val)
-            env[k++] = xasprintf("%s=%s", o->envvar, o->val);
-    PQconninfoFree(opts);
 
     char *argv[] = {"pg_dump", "--schema-only", "--no-owner", "--no-privileges", NULL};
     struct strbuf sout, serr;
@@ -506,11 +497,7 @@ static int pg_dump_schema(struct db *db, char **out, struct otap_err *err)
         *out = normalise_dump(sout.buf);
     strbuf_release(&sout);
     strbuf_release(&serr);
-    for (size_t i = 0; i < k; i++) {
-        explicit_bzero(env[i], strlen(env[i]));
-        free(env[i]);
-    }
-    free(env);
+    pgconn_env_free(env);
     return rc;
 }
 

@@ -50,3 +50,29 @@ int pgconn_open(PGconn **out, const char *url, const char *what, const char *des
     *out = c;
     return 0;
 }
+
+char **pgconn_env(PGconn *c)
+{
+    PQconninfoOption *opts = PQconninfo(c);
+    if (!opts)
+        return NULL;
+    size_t nenv = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        nenv++;
+    char **env = xcalloc(nenv + 1, sizeof(*env));
+    size_t k = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->envvar && o->val && *o->val)
+            env[k++] = xasprintf("%s=%s", o->envvar, o->val);
+    PQconninfoFree(opts);
+    return env;
+}
+
+void pgconn_env_free(char **env)
+{
+    for (size_t i = 0; env && env[i]; i++) {
+        explicit_bzero(env[i], strlen(env[i]));
+        free(env[i]);
+    }
+    free(env);
+}

@@ -26,4 +26,14 @@ int pgconn_open(PGconn **out, const char *url, const char *what, const char *des
  */
 char *pgconn_message(PGconn *c, const PGresult *r);
 
+/*
+ * The connection's settings as PG* variables ("PGHOST=...", NULL-
+ * terminated; free with xfree_strv-like loop, or pgconn_env_free), for
+ * PostgreSQL's own tools: a password never goes on a command line, where
+ * any user of the machine can read it in /proc. NULL when they cannot be
+ * read.
+ */
+char **pgconn_env(PGconn *c);
+void pgconn_env_free(char **env);
+
 #endif
