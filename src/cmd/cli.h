@@ -149,6 +149,11 @@ const char *cli_reset(const struct cli *cli);
 /* How messages name the manifest (the path it was given as). */
 const char *cli_manifest_name(const struct cli *cli);
 
+/* n bytes for people: "812 B", "3.4 KiB", "12.1 MiB", "1.02 GiB" (status.c). */
+const char *cli_bytes(char buf[32], long long n);
+/* "backup: last ..., drill ..." for status and explain (status.c); nothing when b is empty. */
+void cli_render_backup(struct cli *cli, json_t *b, FILE *out);
+
 /*
  * A refusal: every unmet condition, as a list on stderr or one JSON
  * document ({"ok": false, "error": {"code": "refused"...}, "refusals":

@@ -15,6 +15,7 @@
 #include "base/actor.h"
 #include "state/artifact.h"
 #include "cli.h"
+#include "backup/backup.h"
 #include "base/err.h"
 #include "manifest/manifest.h"
 #include "deploy/promote.h"
@@ -221,9 +222,13 @@ static json_t *promotion_verdict(struct cli *cli, const struct manifest_env *env
         if (res.have_build)
             gate_results_latest(s, res.build.digest, &ci, &e);
         otap_err_release(&e);
-        v = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o}", "build", label, "environment", env->name,
-                      "safe", prc == 0, "already_live", res.already_live, "unmet", why, "ci",
-                      ci ? ci : json_object());
+        json_t *bk = NULL, *drill = NULL;
+        bk_last(s, env->name, &bk, &drill, &e);
+        otap_err_release(&e);
+        v = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:{s:o, s:o}}", "build", label, "environment",
+                      env->name, "safe", prc == 0, "already_live", res.already_live, "unmet", why,
+                      "ci", ci ? ci : json_object(), "backup", "last", bk ? bk : json_null(),
+                      "drill", drill ? drill : json_null());
         free(label);
         /* an unsafe promotion is an answer, not a failure of explain */
         *rc = prc == 0 ? OTAP_OK : OTAP_EFOUND;
@@ -265,6 +270,7 @@ static void render_verdict(struct cli *cli, json_t *v, FILE *out)
             out, "  ci: %s %s at %s%s%s\n", key, json_string_value(json_object_get(g, "result")),
             json_string_value(json_object_get(g, "recorded_at")), url ? " " : "", url ? url : "");
     }
+    cli_render_backup(cli, json_object_get(v, "backup"), out);
     if (json_object_size(json_object_get(v, "ci")))
         fputc('\n', out);
 }

@@ -36,14 +36,13 @@ static int run_record(struct cli *cli, const struct cli_args *args)
         return cli_usage_error(cli, "which build? give --artifact VERSION|DIGEST");
     if (!result || (strcmp(result, "pass") && strcmp(result, "fail")))
         return cli_usage_error(cli, "give --result pass or --result fail");
-    /* the manifest's gates and the built-ins CI runs; signoff and tag are no CI results */
-    bool ci_builtin = manifest_gate_is_builtin(gate) && strcmp(gate, MANIFEST_REQ_SIGNOFF) &&
-                      strcmp(gate, MANIFEST_REQ_TAG);
+    /* the manifest's gates and the built-ins CI runs; signoff, tag, drill are no CI results */
+    bool ci_builtin = manifest_gate_is_builtin(gate) && !manifest_gate_at_promotion(gate);
     if (!manifest_gate_find(cli->m, gate) && !ci_builtin)
         return cli_usage_error(
             cli, "the manifest has no gate '%s'%s", gate,
             !strcmp(gate, MANIFEST_REQ_SIGNOFF) ? " (a sign-off is recorded with 'otap signoff')"
-            : !strcmp(gate, MANIFEST_REQ_TAG)   ? " (the tag gate is judged when promoting)"
+            : manifest_gate_at_promotion(gate)  ? " (that gate is judged when promoting)"
                                                 : "");
     if (url && strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
         return cli_usage_error(cli, "--url '%s' is not an http(s) URL", url);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "backup/backup.h"
 #include "state/evidence.h"
 #include "state/deploys.h"
 #include "health/probe.h"
@@ -82,6 +83,43 @@ static void render_ci(struct cli *cli, json_t *ci, FILE *out)
     fputc('\n', out);
 }
 
+const char *cli_bytes(char buf[32], long long n)
+{
+    if (n < 1024)
+        snprintf(buf, 32, "%lld B", n);
+    else if (n < (1LL << 20))
+        snprintf(buf, 32, "%.1f KiB", (double)n / 1024);
+    else if (n < (1LL << 30))
+        snprintf(buf, 32, "%.1f MiB", (double)n / (1 << 20));
+    else
+        snprintf(buf, 32, "%.2f GiB", (double)n / (1LL << 30));
+    return buf;
+}
+
+void cli_render_backup(struct cli *cli, json_t *b, FILE *out)
+{
+    char sz[32];
+    json_t *last = json_object_get(b, "last"), *drill = json_object_get(b, "drill");
+    if (!json_is_object(last) && !json_is_object(drill))
+        return;
+    fprintf(out, "%12s backup:", "");
+    if (json_is_object(last))
+        fprintf(out, " last %s (%s)", json_string_value(json_object_get(last, "finished")),
+                cli_bytes(sz, json_integer_value(json_object_get(last, "size"))));
+    else
+        fprintf(out, " none");
+    if (json_is_object(drill)) {
+        bool ok = json_is_true(json_object_get(drill, "ok"));
+        fprintf(out, "; drill %s%s%s %s (RTO %.1f s)", ok ? cli_green(cli) : cli_red(cli),
+                ok ? "passed" : "failed", cli_reset(cli),
+                json_string_value(json_object_get(drill, "at")),
+                (double)json_integer_value(json_object_get(drill, "rto_ms")) / 1000);
+    } else {
+        fprintf(out, "; never drilled");
+    }
+    fputc('\n', out);
+}
+
 static void render(struct cli *cli, json_t *doc, FILE *out)
 {
     size_t i;
@@ -112,6 +150,7 @@ static void render(struct cli *cli, json_t *doc, FILE *out)
         }
         fputc('\n', out);
         render_ci(cli, json_object_get(live, "ci"), out);
+        cli_render_backup(cli, json_object_get(e, "backup"), out);
         if (lock)
             fprintf(out, "%12s being promoted by %s since %s (pid %lld on %s)\n", "",
                     json_string_value(json_object_get(lock, "by")),
@@ -161,6 +200,13 @@ static int run(struct cli *cli, const struct cli_args *args)
                                 json_pack("{s:s, s:s, s:s, s:I}", "by", h.actor, "since", h.since,
                                           "host", h.host, "pid", (json_int_t)h.pid));
         deploy_holder_release(&h);
+        json_t *bk = NULL, *drill = NULL;
+        if (rc == 0)
+            rc = bk_last(s, env->name, &bk, &drill, &err);
+        if (bk || drill)
+            json_object_set_new(e, "backup",
+                                json_pack("{s:o, s:o}", "last", bk ? bk : json_null(), "drill",
+                                          drill ? drill : json_null()));
         if (probe)
             json_object_set_new(e, "health", health_now(cli->m, env));
         json_array_append_new(envs, e);

@@ -128,7 +128,7 @@ static int add(struct ci_plan *p, const struct manifest *m, const char *name, co
     if (depth > 64)
         return otap_err_set(err, OTAP_EINVALID, "gates need each other in a circle at '%s'", name);
     const struct manifest_gate *g = manifest_gate_find(m, name);
-    if (!g && (!strcmp(name, MANIFEST_REQ_SIGNOFF) || !strcmp(name, MANIFEST_REQ_TAG)))
+    if (!g && manifest_gate_at_promotion(name))
         return otap_err_set(err, OTAP_EUSAGE,
                             "'%s' is judged when promoting ('otap promote', 'otap explain'), not "
                             "run in CI",
@@ -170,7 +170,7 @@ int ci_plan_make(const struct manifest *m, char *const *names, size_t nnames, co
         for (size_t e = 0; rc == 0 && e < m->nenvs; e++)
             for (size_t r = 0; rc == 0 && r < m->envs[e].nrequires; r++) {
                 const char *req = m->envs[e].requires[r];
-                if (strcmp(req, MANIFEST_REQ_SIGNOFF) && strcmp(req, MANIFEST_REQ_TAG))
+                if (!manifest_gate_at_promotion(req))
                     rc = add(out, m, req, otap, dir, 0, err);
             }
     }

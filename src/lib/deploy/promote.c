@@ -175,6 +175,50 @@ static int check_tag(struct run *r, const char *label, struct otap_err *err)
     return 0;
 }
 
+/*
+ * The built-in drill gate: the environment's backups passed a restore
+ * drill (otap backup drill) within their drill_every, as the ledger says.
+ */
+static int check_drill(struct run *r, struct otap_err *err)
+{
+    const struct manifest_backup *b = manifest_backup_for(r->m, r->env->name);
+    if (!b || b->drill_every_s < 0) {
+        refuse(r, "gate 'drill': %s has no backups with a drill_every in %s", r->env->name,
+               r->rq->manifest_name);
+        return 0;
+    }
+    const char *p[] = {r->env->name};
+    struct store_rows rows;
+    int rc = store_exec(r->rq->store,
+                        "SELECT at, details FROM otap_ledger WHERE env = $1 AND action = "
+                        "'backup.drill' ORDER BY seq DESC",
+                        p, 1, &rows, err);
+    if (rc < 0)
+        return rc;
+    const char *last = NULL;
+    for (size_t i = 0; i < rows.nrows && !last; i++) {
+        json_t *d = json_loads(store_cell(&rows, i, 1), 0, NULL);
+        if (json_is_true(json_object_get(d, "ok")))
+            last = store_cell(&rows, i, 0);
+        json_decref(d);
+    }
+    struct tm tm = {0};
+    long days = b->drill_every_s / 86400;
+    if (!last)
+        refuse(r,
+               "gate 'drill': no restore drill of %s's backups has passed ('otap backup drill "
+               "--env %s')",
+               r->env->name, r->env->name);
+    else if (!strptime(last, "%Y-%m-%dT%H:%M:%S", &tm) ||
+             time(NULL) - timegm(&tm) > (time_t)b->drill_every_s)
+        refuse(r,
+               "gate 'drill': the last passing drill of %s's backups (%.10s) is older than %ld "
+               "days ('otap backup drill --env %s')",
+               r->env->name, last, days, r->env->name);
+    store_rows_release(&rows);
+    return 0;
+}
+
 static int check_gates(struct run *r, struct otap_err *err)
 {
     struct promote_result *res = r->res;
@@ -198,6 +242,10 @@ static int check_gates(struct run *r, struct otap_err *err)
         }
         if (!strcmp(req, MANIFEST_REQ_TAG)) {
             rc = check_tag(r, label, err);
+            continue;
+        }
+        if (!strcmp(req, MANIFEST_REQ_DRILL)) {
+            rc = check_drill(r, err);
             continue;
         }
         char *result = NULL, *at = NULL;
@@ -395,6 +443,11 @@ static void describe_gates(const struct manifest *m, const struct manifest_env *
         const struct manifest_gate *g = manifest_gate_find(m, e->requires[i]);
         if (g)
             strvec_pushf(out, "gate '%s' passed for this build (%s)", g->name, g->run);
+        else if (!strcmp(e->requires[i], MANIFEST_REQ_DRILL))
+            strvec_pushf(out,
+                         "a restore drill of %s's backups passed within their drill_every ('otap "
+                         "backup drill')",
+                         e->name);
         else if (!strcmp(e->requires[i], MANIFEST_REQ_TAG))
             strvec_pushf(out,
                          "the build is a release: its commit carries the tag %sX.Y.Z of its "

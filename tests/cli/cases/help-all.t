@@ -38,6 +38,11 @@ otap flags list --help
 otap flags rollout --help
 otap flags eval --help
 otap flags set --help
+otap backup --help
+otap backup create --help
+otap backup prune --help
+otap backup restore --help
+otap backup drill --help
 otap flags lint --help
 otap gate --help
 otap gate record --help
