@@ -66,17 +66,18 @@ static char *quote_ident(PGconn *c, const char *s)
 /* The schema, in a stable order, hashed: what a restore must reproduce. */
 static int schema_hash(PGconn *c, char hex[SHA256_HEX_LEN + 1], struct otap_err *err)
 {
+    /* one literal per query, in parentheses: they are three queries, not one */
     static const char *const parts[] = {
-        "SELECT table_schema, table_name, column_name, data_type, is_nullable, "
-        "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema NOT IN "
-        "('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%' "
-        "ORDER BY 1, 2, ordinal_position",
-        "SELECT n.nspname, cl.relname, co.conname, pg_get_constraintdef(co.oid) FROM "
-        "pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid "
-        "= cl.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY "
-        "1, 2, 3",
-        "SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes WHERE schemaname NOT "
-        "IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3",
+        ("SELECT table_schema, table_name, column_name, data_type, is_nullable, "
+         "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema NOT IN "
+         "('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%' "
+         "ORDER BY 1, 2, ordinal_position"),
+        ("SELECT n.nspname, cl.relname, co.conname, pg_get_constraintdef(co.oid) FROM "
+         "pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_namespace n ON n.oid "
+         "= cl.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY "
+         "1, 2, 3"),
+        ("SELECT schemaname, tablename, indexname, indexdef FROM pg_indexes WHERE schemaname NOT "
+         "IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"),
     };
     struct sha256 h;
     sha256_init(&h);
