@@ -74,55 +74,5 @@ int flagstate_write(struct store *s, const char *flag, const char *env,
         rc = ledger_append(s, actor, "flag.changed", env, flag, details, seq, err);
     else
         json_decref(details);
-    /* heard by every otap serve sharing the store, when (and only if) this commits */
-    if (rc == 0 && store_kind_of(s) == STORE_POSTGRES) {
-        char *payload = xasprintf("%s %s", env, flag);
-        const char *n[] = {payload};
-        rc = store_exec(s, "SELECT pg_notify('" FLAGSTATE_CHANNEL "', $1)", n, 1, NULL, err);
-        free(payload);
-    }
     return store_end(s, rc, err);
-}
-
-struct flag_listener {
-    struct store *s;
-};
-
-int flagstate_listen(const char *root, struct flag_listener **out, struct otap_err *err)
-{
-    *out = NULL;
-    struct store *s;
-    int rc = store_open(&s, root, err);
-    if (rc < 0)
-        return rc;
-    if (store_kind_of(s) != STORE_POSTGRES) {
-        store_close(s);
-        return 0;
-    }
-    rc = store_exec(s, "LISTEN " FLAGSTATE_CHANNEL, NULL, 0, NULL, err);
-    if (rc < 0) {
-        store_close(s);
-        return rc;
-    }
-    *out = xcalloc(1, sizeof(**out));
-    (*out)->s = s;
-    return 0;
-}
-
-int flagstate_listen_fd(const struct flag_listener *l)
-{
-    return store_pg_socket(l->s);
-}
-
-int flagstate_listen_drain(struct flag_listener *l)
-{
-    return store_pg_notifications(l->s);
-}
-
-void flagstate_listen_close(struct flag_listener *l)
-{
-    if (!l)
-        return;
-    store_close(l->s);
-    free(l);
 }

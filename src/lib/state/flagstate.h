@@ -4,9 +4,8 @@
  * what the manifest says. Every change is written with its ledger entry
  * (flag.changed: actor, before, after) in one transaction.
  *
- * With a PostgreSQL store each change also sends NOTIFY otap_flags (with
- * "env flag" as payload) in that transaction, so every otap serve sharing
- * the store hears of it when it commits (flagstate_listen).
+ * Its ledger entry is how every otap serve sharing a PostgreSQL store
+ * hears of the change (ledger_listen).
  */
 #ifndef OTAP_FLAGSTATE_H
 #define OTAP_FLAGSTATE_H
@@ -39,20 +38,5 @@ int flagstate_get(struct store *s, const char *flag, const char *env, struct fla
 int flagstate_write(struct store *s, const char *flag, const char *env,
                     const struct flag_state *next, json_t *before, json_t *after, json_t *extra,
                     const char *actor, long long *seq, struct otap_err *err);
-
-/* The channel flag changes are announced on (PostgreSQL only). */
-#define FLAGSTATE_CHANNEL "otap_flags"
-
-/*
- * A connection that LISTENs for flag changes, or *out NULL (and 0) when
- * the store is not PostgreSQL and nothing can be heard. The caller polls
- * flagstate_listen_fd() and calls flagstate_listen_drain(), which returns
- * the changes heard (>= 0), or -1 when the connection is lost.
- */
-struct flag_listener;
-int flagstate_listen(const char *root, struct flag_listener **out, struct otap_err *err);
-int flagstate_listen_fd(const struct flag_listener *l);
-int flagstate_listen_drain(struct flag_listener *l);
-void flagstate_listen_close(struct flag_listener *l);
 
 #endif

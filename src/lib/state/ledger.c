@@ -134,11 +134,59 @@ int ledger_append(struct store *s, const char *actor, const char *action, const 
                         "THEN $1 ELSE $2 END WHERE key IN ('ledger_head_seq', "
                         "'ledger_head_hash')",
                         q, 2, NULL, err);
+    /* heard by every otap serve sharing the store when (and only if) this commits */
+    if (rc == 0 && store_kind_of(s) == STORE_POSTGRES) {
+        const char *n[] = {seq};
+        rc = store_exec(s, "SELECT pg_notify('" LEDGER_CHANNEL "', $1)", n, 1, NULL, err);
+    }
     free(text);
     free(safe_subject);
     if (rc == 0 && seq_out)
         *seq_out = e.seq;
     return rc;
+}
+
+struct ledger_listener {
+    struct store *s;
+};
+
+int ledger_listen(const char *root, struct ledger_listener **out, struct otap_err *err)
+{
+    *out = NULL;
+    struct store *s;
+    int rc = store_open(&s, root, err);
+    if (rc < 0)
+        return rc;
+    if (store_kind_of(s) != STORE_POSTGRES) {
+        store_close(s);
+        return 0;
+    }
+    rc = store_exec(s, "LISTEN " LEDGER_CHANNEL, NULL, 0, NULL, err);
+    if (rc < 0) {
+        store_close(s);
+        return rc;
+    }
+    *out = xcalloc(1, sizeof(**out));
+    (*out)->s = s;
+    return 0;
+}
+
+int ledger_listen_fd(const struct ledger_listener *l)
+{
+    return store_pg_socket(l->s);
+}
+
+int ledger_listen_drain(struct ledger_listener *l)
+{
+    return store_pg_notifications(l->s);
+}
+
+void ledger_listen_close(struct ledger_listener *l)
+{
+    if (!l)
+        return;
+    store_close(l->s);
+    free(l);
 }
 
 int ledger_read(struct store *s, const struct ledger_filter *f, struct ledger_list *out,

@@ -56,6 +56,21 @@ struct ledger_filter {
     long long limit;   /* at most this many; 0: all */
 };
 
+/*
+ * With a PostgreSQL store each append sends NOTIFY otap_ledger (the new
+ * sequence number) in its transaction, so every otap serve sharing the
+ * store hears of every change (a promotion, a flag, a backup) when it
+ * commits. A listener: *out NULL (and 0) when the store is not
+ * PostgreSQL. Poll ledger_listen_fd(); ledger_listen_drain() returns the
+ * notifications heard (>= 0), or -1 when the connection is lost.
+ */
+#define LEDGER_CHANNEL "otap_ledger"
+struct ledger_listener;
+int ledger_listen(const char *root, struct ledger_listener **out, struct otap_err *err);
+int ledger_listen_fd(const struct ledger_listener *l);
+int ledger_listen_drain(struct ledger_listener *l);
+void ledger_listen_close(struct ledger_listener *l);
+
 int ledger_read(struct store *s, const struct ledger_filter *f, struct ledger_list *out,
                 struct otap_err *err);
 
