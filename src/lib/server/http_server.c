@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -28,12 +29,28 @@
 #include "base/xalloc.h"
 #include "base/banned.h"
 
+struct stream;
+
 struct http_server {
     struct MHD_Daemon *d;
     struct http_server_opts o;
     atomic_int in_flight;
     atomic_int open_conns;
     int port;
+    atomic_bool closing;
+    pthread_mutex_t parked_lock; /* the streams waiting for news */
+    struct stream *parked;
+};
+
+/* An answer produced while it is sent, and the connection it goes to. */
+struct stream {
+    struct http_server *s;
+    struct MHD_Connection *c;
+    http_stream_fn fn;
+    void *ctx;
+    void (*free_ctx)(void *ctx);
+    bool parked;
+    struct stream *next;
 };
 
 struct req_state {
@@ -92,6 +109,45 @@ void http_log_line(FILE *log, json_t *line)
 const char *http_query(const struct http_request *rq, const char *name)
 {
     return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    struct strbuf *sb = cls;
+    /* NUL between arguments, '=' inside: sorted below, so order never matters */
+    strbuf_addf(sb, "%s=%s", key, value ? value : "");
+    strbuf_addch(sb, '\0');
+    return MHD_YES;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *http_query_string(const struct http_request *rq)
+{
+    if (!rq->conn)
+        return NULL;
+    struct strbuf sb = STRBUF_INIT;
+    int n = MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, add_arg, &sb);
+    if (n <= 0) {
+        strbuf_release(&sb);
+        return NULL;
+    }
+    char **parts = xcalloc((size_t)n, sizeof(char *));
+    size_t k = 0;
+    for (size_t off = 0; off < sb.len && k < (size_t)n; off += strlen(sb.buf + off) + 1)
+        parts[k++] = sb.buf + off;
+    qsort(parts, k, sizeof(char *), cmp_str);
+    struct strbuf out = STRBUF_INIT;
+    for (size_t i = 0; i < k; i++)
+        strbuf_addf(&out, "%s%s", i ? "&" : "", parts[i]);
+    free(parts);
+    strbuf_release(&sb);
+    return strbuf_detach(&out, NULL);
 }
 
 const char *http_header(const struct http_request *rq, const char *name)
@@ -206,12 +262,90 @@ static void new_request_id(char out[72])
     out[16] = '\0';
 }
 
+/* Takes a stream off the parked list (the caller holds the lock). */
+static void unpark(struct stream *sm)
+{
+    for (struct stream **p = &sm->s->parked; *p; p = &(*p)->next)
+        if (*p == sm) {
+            *p = sm->next;
+            break;
+        }
+    sm->parked = false;
+    sm->next = NULL;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream *sm = cls;
+    if (atomic_load(&sm->s->closing))
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = sm->fn(sm->ctx, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0) {
+        /* nothing now: parked until http_server_wake(), as microhttpd.h prescribes */
+        pthread_mutex_lock(&sm->s->parked_lock);
+        if (!sm->parked && !atomic_load(&sm->s->closing)) {
+            sm->parked = true;
+            sm->next = sm->s->parked;
+            sm->s->parked = sm;
+            MHD_suspend_connection(sm->c);
+        }
+        pthread_mutex_unlock(&sm->s->parked_lock);
+        return 0;
+    }
+    return (ssize_t)n;
+}
+
+static void stream_done(void *cls)
+{
+    struct stream *sm = cls;
+    pthread_mutex_lock(&sm->s->parked_lock);
+    if (sm->parked)
+        unpark(sm);
+    pthread_mutex_unlock(&sm->s->parked_lock);
+    if (sm->free_ctx)
+        sm->free_ctx(sm->ctx);
+    free(sm);
+}
+
+void http_server_wake(struct http_server *s)
+{
+    pthread_mutex_lock(&s->parked_lock);
+    while (s->parked) {
+        struct stream *sm = s->parked;
+        unpark(sm);
+        MHD_resume_connection(sm->c);
+    }
+    pthread_mutex_unlock(&s->parked_lock);
+}
+
 static enum MHD_Result respond(const struct http_server *s, struct MHD_Connection *c,
                                struct req_state *st, struct http_response *rs)
 {
     char *body;
     size_t len;
     const char *type;
+    struct MHD_Response *r = NULL;
+    if (rs->stream && rs->status == 200) {
+        struct stream *sm = xcalloc(1, sizeof(*sm));
+        *sm = (struct stream){(struct http_server *)s, c,     rs->stream, rs->stream_ctx,
+                              rs->stream_free,         false, NULL};
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, sm,
+                                              stream_done);
+        type = rs->content_type ? rs->content_type : "text/event-stream";
+        len = 0;
+    } else if (rs->bytes && rs->status == 200) {
+        /* otap's own files: nothing of the store's in them to redact */
+        r = MHD_create_response_from_buffer(rs->nbytes, (void *)rs->bytes, MHD_RESPMEM_PERSISTENT);
+        type = rs->content_type ? rs->content_type : "application/octet-stream";
+        len = rs->nbytes;
+    }
+    if (r)
+        goto headers;
+    if (rs->stream && rs->stream_free) /* not started: give its context back */
+        rs->stream_free(rs->stream_ctx);
     if (rs->status == 304) {
         body = xstrdup(""); /* Not Modified carries no body */
         type = "application/json";
@@ -228,15 +362,27 @@ static enum MHD_Result respond(const struct http_server *s, struct MHD_Connectio
         len = strlen(body);
         type = rs->content_type ? rs->content_type : "text/plain; charset=utf-8";
     }
-    /* what the API says passes the same redaction as what the CLI prints */
-    size_t safe_len = 0;
-    char *safe = redactor_apply(s->o.redact, body, len, &safe_len);
-    explicit_bzero(body, len);
-    free(body);
-    body = safe;
-    len = safe_len;
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    /* what the API says passes the same redaction as what the CLI prints (once: a cached
+     * answer was redacted when it was cached) */
+    if (!rs->redacted || rs->json) {
+        size_t safe_len = 0;
+        char *safe = redactor_apply(s->o.redact, body, len, &safe_len);
+        explicit_bzero(body, len);
+        free(body);
+        body = safe;
+        len = safe_len;
+    }
+    r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+headers:
     MHD_add_response_header(r, "Content-Type", type);
+    /* the page (web/) and the API: nothing but otap's own files, no sniffing, no referrer */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                            "form-action 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (rs->stream)
+        MHD_add_response_header(r, "X-Accel-Buffering", "no");
     MHD_add_response_header(r, "X-Request-Id", st->request_id);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (rs->status == 401)
@@ -346,7 +492,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         rq.app = s->o.app;
         rs.status = 200;
         route->handler(&rq, &rs);
-        if (!rs.json && !rs.text && rs.status != 304)
+        if (!rs.json && !rs.text && !rs.bytes && !rs.stream && rs.status != 304)
             http_error(&rs, 500, "internal", "the handler gave no answer");
     }
     for (size_t k = 0; k < rq.nparams; k++) {
@@ -488,7 +634,8 @@ int http_server_start(struct http_server **out, const struct http_server_opts *o
                       struct otap_err *err)
 {
     struct sockaddr_storage ss = {0};
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (strchr(o->host, ':')) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
         a->sin6_family = AF_INET6;
@@ -504,6 +651,7 @@ int http_server_start(struct http_server **out, const struct http_server_opts *o
             return otap_err_set(err, OTAP_EUSAGE, "'%s' is not an IP address", o->host);
     }
     struct http_server *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->parked_lock, NULL);
     s->o = *o;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->open_conns, 0);
@@ -536,12 +684,17 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
 {
     if (!s)
         return;
+    /* streams end, parked ones too: a suspended connection would hold the daemon */
+    atomic_store(&s->closing, true);
+    http_server_wake(s);
     MHD_socket lfd = MHD_quiesce_daemon(s->d);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     long long deadline = monotime_ns() + (long long)grace_ms * 1000000LL;
     while (atomic_load(&s->in_flight) > 0 && monotime_ns() < deadline)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    http_server_wake(s);
     MHD_stop_daemon(s->d);
+    pthread_mutex_destroy(&s->parked_lock);
     free(s);
 }

@@ -49,11 +49,25 @@ struct http_request {
     void *conn; /* libmicrohttpd's connection, for http_query() */
 };
 
+/*
+ * A body produced while it is sent (Server-Sent Events): called whenever
+ * the connection can take more; returns the bytes put in buf (> 0), 0 when
+ * it has nothing now (the connection is parked until http_server_wake()),
+ * or -1 to end the answer.
+ */
+typedef long (*http_stream_fn)(void *ctx, char *buf, size_t max);
+
 struct http_response {
     unsigned status;
-    json_t *json;             /* a JSON body (owned), or */
-    char *text;               /* a text body (owned) */
-    const char *content_type; /* for text; default text/plain */
+    json_t *json;      /* a JSON body (owned), or */
+    char *text;        /* a text body (owned), or */
+    bool redacted;     /* text passed the server's redactor already (a cached answer) */
+    const void *bytes; /* otap's own bytes (a built-in file), sent as they are, or */
+    size_t nbytes;
+    http_stream_fn stream; /* a stream, with its context (freed by stream_free) */
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
+    const char *content_type; /* for text, bytes and streams; default text/plain */
     char *etag;               /* an ETag header (owned), or NULL; a 304 has no body */
 };
 
@@ -92,6 +106,8 @@ int http_server_start(struct http_server **out, const struct http_server_opts *o
                       struct otap_err *err);
 /* Stops accepting, waits up to grace_ms for requests in flight, then stops. */
 void http_server_stop(struct http_server *s, unsigned grace_ms);
+/* Hands every parked stream another turn (there may be news for it). Any thread. */
+void http_server_wake(struct http_server *s);
 /* The port actually bound (when opts.port was 0). */
 int http_server_port(const struct http_server *s);
 
@@ -108,6 +124,8 @@ const char *http_query(const struct http_request *rq, const char *name);
 
 /* The value of request header name (If-None-Match), or NULL. */
 const char *http_header(const struct http_request *rq, const char *name);
+/* Every query argument, sorted, "a=1&b=2" (not escaped: for keys, not URLs); NULL when none. */
+char *http_query_string(const struct http_request *rq);
 
 /* The value of path parameter name, or NULL. */
 const char *http_param(const struct http_request *rq, const char *name);
