@@ -76,8 +76,9 @@ static void h_metrics(const struct http_request *rq, struct http_response *rs)
 
 static void h_whoami(const struct http_request *rq, struct http_response *rs)
 {
-    rs->json = json_pack("{s:b, s:s, s:s, s:s?}", "ok", 1, "name", rq->actor, "role",
-                         role_name(rq->role), "env", rq->scope);
+    const struct serve_app *app = rq->app;
+    rs->json = json_pack("{s:b, s:s, s:s, s:s?, s:s?}", "ok", 1, "name", rq->actor, "role",
+                         role_name(rq->role), "env", rq->scope, "project", app->m->project);
 }
 
 static void h_tokens(const struct http_request *rq, struct http_response *rs)
@@ -93,6 +94,10 @@ static void h_tokens(const struct http_request *rq, struct http_response *rs)
 
 /* Every endpoint: method, path, the least role, the handler, what it answers. */
 static const struct http_route routes[] = {
+    {"GET", "/", ROLE_NONE, web_page, "the dashboard (the page; its data needs a token)"},
+    {"GET", "/app.js", ROLE_NONE, web_page, "the dashboard's script"},
+    {"GET", "/app.css", ROLE_NONE, web_page, "the dashboard's style"},
+    {"GET", "/favicon.svg", ROLE_NONE, web_page, "the dashboard's icon"},
     {"GET", "/health", ROLE_NONE, h_live, "liveness"},
     {"GET", "/api/v2/health", ROLE_NONE, h_health, "status, environment, version, timestamp"},
     {"GET", "/api/v2/ready", ROLE_NONE, h_ready, "200 when the state store answers"},
@@ -100,6 +105,12 @@ static const struct http_route routes[] = {
     {"GET", "/api/v2/environments", ROLE_VIEWER, api_environments,
      "the environments and what is live in each"},
     {"GET", "/api/v2/environments/{name}", ROLE_VIEWER, api_environments, "one environment"},
+    {"GET", "/api/v2/environments/{name}/health", ROLE_VIEWER, api_env_health,
+     "liveness, health and readiness of its services, probed now"},
+    {"GET", "/api/v2/check", ROLE_VIEWER, api_check,
+     "what promoting ?artifact= to ?env= needs, judged now (nothing changes)"},
+    {"GET", "/api/v2/events", ROLE_VIEWER, api_events,
+     "the ledger as Server-Sent Events; ids are sequence numbers (Last-Event-ID resumes)"},
     {"GET", "/api/v2/builds", ROLE_VIEWER, api_builds, "the registered builds"},
     {"GET", "/api/v2/gates", ROLE_VIEWER, api_gates, "gate results"},
     {"GET", "/api/v2/signoffs", ROLE_VIEWER, api_signoffs, "sign-offs"},
@@ -263,7 +274,6 @@ static int run_server(struct cli *cli, const struct cli_args *args)
         .redact = &cli->redact,
     };
     struct http_server *srv = NULL;
-    serve_flags_start(&app);
     rc = http_server_start(&srv, &so, &err);
     if (rc < 0) {
         rc = cli_error(cli, rc, "%s", err.msg);
@@ -277,9 +287,11 @@ static int run_server(struct cli *cli, const struct cli_args *args)
                   : app.ledger_verified == 0 ? "broken: run 'otap ledger verify'"
                                              : "unreadable");
         free(addr);
+        serve_watch_start(&app, srv);
         int sig = 0;
         sigwait(&set, &sig);
         log_event("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        serve_watch_stop();
         http_server_stop(srv, (unsigned)grace * 1000);
         log_event("stopped", "environment", env->name);
     }

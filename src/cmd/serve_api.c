@@ -17,6 +17,7 @@
 #include "health/probe.h"
 #include "deploy/promote.h"
 #include "serve.h"
+#include "backup/backup.h"
 #include "state/store.h"
 #include "base/xalloc.h"
 #include "base/banned.h"
@@ -26,23 +27,36 @@ extern char **environ;
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 
+/* The thread's own connection (serve_store.c): never closed by a handler. */
 static struct store *open_store(const struct http_request *rq, struct http_response *rs)
 {
-    const struct serve_app *app = rq->app;
-    struct store *s = NULL;
-    struct otap_err err = OTAP_ERR_INIT;
-    if (store_open(&s, app->m->dir, &err) < 0) {
-        http_error(rs, 503, "store_unavailable", "%s", err.msg);
-        otap_err_release(&err);
+    return serve_store(rq, rs);
+}
+
+/*
+ * For a read: the store, or NULL when rs is answered already (from the
+ * cache, while the ledger has not moved, or with 503). *head is the
+ * ledger's head the answer is cached under (serve_cache_put).
+ */
+static struct store *open_read(const struct http_request *rq, struct http_response *rs,
+                               long long *head)
+{
+    struct store *s = open_store(rq, rs);
+    if (!s)
         return NULL;
-    }
-    store_set_redactor(s, app->redact);
-    return s;
+    *head = serve_store_version(s);
+    if (*head < 0 && !(s = open_store(rq, rs))) /* the connection was lost: once more */
+        return NULL;
+    if (*head < 0)
+        *head = serve_store_version(s);
+    return serve_cache_get(rq, rs, *head) ? NULL : s;
 }
 
 static void store_failed(struct http_response *rs, struct otap_err *err)
 {
     int code = err->code;
+    if (code == OTAP_EEXTERNAL)
+        serve_store_broken(NULL); /* the connection may be gone: the next request opens one */
     http_error(rs,
                code == OTAP_ENOTFOUND  ? 404
                : code == OTAP_EUSAGE   ? 400
@@ -80,7 +94,8 @@ static json_t *deployment_json(const struct deployment *d)
 void api_environments(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
-    struct store *s = open_store(rq, rs);
+    long long head;
+    struct store *s = open_read(rq, rs, &head);
     if (!s)
         return;
     struct otap_err err = OTAP_ERR_INIT;
@@ -90,7 +105,6 @@ void api_environments(const struct http_request *rq, struct http_response *rs)
     if (only && !one) {
         http_error(rs, 404, "not_found", "no environment '%s'", only);
         json_decref(a);
-        store_close(s);
         return;
     }
     for (size_t i = 0; i < app->m->nenvs; i++) {
@@ -109,11 +123,21 @@ void api_environments(const struct http_request *rq, struct http_response *rs)
             json_decref(o);
             json_decref(a);
             store_failed(rs, &err);
-            store_close(s);
             return;
         }
         json_object_set_new(o, "live", found ? deployment_json(&d) : json_null());
         deployment_release(&d);
+        json_t *bk = NULL, *drill = NULL;
+        if (bk_last(s, e->name, &bk, &drill, &err) < 0) {
+            json_decref(o);
+            json_decref(a);
+            store_failed(rs, &err);
+            return;
+        }
+        if (bk || drill)
+            json_object_set_new(o, "backup",
+                                json_pack("{s:o, s:o}", "last", bk ? bk : json_null(), "drill",
+                                          drill ? drill : json_null()));
         json_array_append_new(a, o);
     }
     if (one) {
@@ -122,12 +146,13 @@ void api_environments(const struct http_request *rq, struct http_response *rs)
     } else {
         rs->json = json_pack("{s:b, s:o}", "ok", 1, "environments", a);
     }
-    store_close(s);
+    serve_cache_put(rq, rs, head);
 }
 
 void api_builds(const struct http_request *rq, struct http_response *rs)
 {
-    struct store *s = open_store(rq, rs);
+    long long head;
+    struct store *s = open_read(rq, rs, &head);
     if (!s)
         return;
     struct otap_err err = OTAP_ERR_INIT;
@@ -135,7 +160,6 @@ void api_builds(const struct http_request *rq, struct http_response *rs)
     size_t n = 0;
     if (artifact_list(s, &list, &n, &err) < 0) {
         store_failed(rs, &err);
-        store_close(s);
         return;
     }
     json_t *a = json_array();
@@ -149,7 +173,7 @@ void api_builds(const struct http_request *rq, struct http_response *rs)
     }
     free(list);
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "builds", a);
-    store_close(s);
+    serve_cache_put(rq, rs, head);
 }
 
 /* One of the evidence lists, paged by limit and filtered by ?build=. */
@@ -161,7 +185,8 @@ static void evidence_json(const struct http_request *rq, struct http_response *r
     long long limit = page_limit(rq, rs);
     if (limit < 0)
         return;
-    struct store *s = open_store(rq, rs);
+    long long head;
+    struct store *s = open_read(rq, rs, &head);
     if (!s)
         return;
     json_t *a = NULL;
@@ -170,7 +195,7 @@ static void evidence_json(const struct http_request *rq, struct http_response *r
         store_failed(rs, &err);
     else
         rs->json = json_pack("{s:b, s:o}", "ok", 1, key, a);
-    store_close(s);
+    serve_cache_put(rq, rs, head);
 }
 
 void api_gates(const struct http_request *rq, struct http_response *rs)
@@ -195,7 +220,8 @@ void api_deployments(const struct http_request *rq, struct http_response *rs)
         http_error(rs, 404, "not_found", "no environment '%s'", env_name);
         return;
     }
-    struct store *s = open_store(rq, rs);
+    long long head;
+    struct store *s = open_read(rq, rs, &head);
     if (!s)
         return;
     struct otap_err err = OTAP_ERR_INIT;
@@ -203,7 +229,6 @@ void api_deployments(const struct http_request *rq, struct http_response *rs)
     size_t n = 0;
     if (deploy_list(s, env ? env->name : NULL, limit, &list, &n, &err) < 0) {
         store_failed(rs, &err);
-        store_close(s);
         return;
     }
     json_t *a = json_array();
@@ -211,7 +236,7 @@ void api_deployments(const struct http_request *rq, struct http_response *rs)
         json_array_append_new(a, deployment_json(&list[i]));
     deployment_list_release(list, n);
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "deployments", a);
-    store_close(s);
+    serve_cache_put(rq, rs, head);
 }
 
 void api_ledger(const struct http_request *rq, struct http_response *rs)
@@ -231,7 +256,8 @@ void api_ledger(const struct http_request *rq, struct http_response *rs)
         http_error(rs, 404, "not_found", "no environment '%s'", env_name);
         return;
     }
-    struct store *s = open_store(rq, rs);
+    long long head;
+    struct store *s = open_read(rq, rs, &head);
     if (!s)
         return;
     struct otap_err err = OTAP_ERR_INIT;
@@ -239,13 +265,16 @@ void api_ledger(const struct http_request *rq, struct http_response *rs)
     struct ledger_filter f = {env ? env->name : NULL, http_query(rq, "since"), after, limit};
     if (ledger_read(s, &f, &l, &err) < 0) {
         store_failed(rs, &err);
-        store_close(s);
         return;
     }
+    /* ?verify=1: each entry's details as hashed, so a client can check the chain itself */
+    const char *v = http_query(rq, "verify");
+    bool text = v && !strcmp(v, "1");
     json_t *arr = json_array();
     for (size_t i = 0; i < l.n; i++) {
         json_t *o = ledger_entry_json(&l.items[i]);
-        json_object_del(o, "details_text");
+        if (!text)
+            json_object_del(o, "details_text");
         json_array_append_new(arr, o);
     }
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "entries", arr);
@@ -253,7 +282,7 @@ void api_ledger(const struct http_request *rq, struct http_response *rs)
     if (l.n == (size_t)limit)
         json_object_set_new(rs->json, "next_after", json_integer(l.items[l.n - 1].seq));
     ledger_list_release(&l);
-    store_close(s);
+    serve_cache_put(rq, rs, head);
 }
 
 static const char *body_str(json_t *body, const char *key)
@@ -284,6 +313,7 @@ void api_record_gate(const struct http_request *rq, struct http_response *rs)
         if (s && artifact_find(s, ref, &a, &err) == 0 &&
             gate_record(s, &a, gate, !strcmp(result, "pass"), url, rq->actor, &id, &err) == 0) {
             rs->status = 201;
+            serve_watch_bump(); /* this server's caches and streams see it at once */
             rs->json =
                 json_pack("{s:b, s:I, s:s, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id, "gate",
                           gate, "digest", a.digest, "result", result, "by", rq->actor);
@@ -292,7 +322,6 @@ void api_record_gate(const struct http_request *rq, struct http_response *rs)
         }
         if (s)
             artifact_release(&a);
-        store_close(s);
     }
     json_decref(body);
 }
@@ -329,6 +358,7 @@ void api_record_signoff(const struct http_request *rq, struct http_response *rs)
             rc = signoff_record(s, &a, env->name, by, note, rq->actor, &id, &err);
         if (rc == 0) {
             rs->status = 201;
+            serve_watch_bump(); /* this server's caches and streams see it at once */
             rs->json = json_pack("{s:b, s:I, s:s, s:s, s:s}", "ok", 1, "id", (json_int_t)id,
                                  "environment", env->name, "digest", a.digest, "by", by);
         } else if (s) {
@@ -337,7 +367,6 @@ void api_record_signoff(const struct http_request *rq, struct http_response *rs)
         deployment_release(&live);
         if (s)
             artifact_release(&a);
-        store_close(s);
     }
     json_decref(body);
 }
@@ -417,6 +446,7 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
     struct promote_result res;
     struct otap_err err = OTAP_ERR_INIT;
     int rc = promote_run(&prq, &res, &err);
+    serve_watch_bump(); /* whatever it recorded: this server sees it at once */
     json_t *doc = promote_json(&res);
     json_object_set_new(doc, "environment", json_string(env->name));
     if (rc == 0) {
@@ -449,7 +479,6 @@ static void deploy_api(const struct http_request *rq, struct http_response *rs, 
     }
     promote_result_release(&res);
     otap_err_release(&err);
-    store_close(s);
     json_decref(body);
 }
 

@@ -9,13 +9,10 @@
  * Errors are the protocol's: 400 PARSE_ERROR, INVALID_CONTEXT,
  * TARGETING_KEY_MISSING; 404 FLAG_NOT_FOUND; 500 GENERAL.
  */
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "serve.h"
 #include "base/monotime.h"
@@ -24,7 +21,6 @@
 #include "base/actor.h"
 #include "flags/flag_change.h"
 #include "flags/flag_manifest.h"
-#include "state/flagstate.h"
 #include "state/store.h"
 #include "base/banned.h"
 
@@ -70,12 +66,12 @@ static const struct manifest_flag *find(const struct manifest *m, const char *ke
 /*
  * The flags as they stand in each environment, shared by every request:
  * opening the state store on each evaluation would cost more than the
- * evaluation. With a PostgreSQL store a listener hears each change
- * (LISTEN otap_flags, flagstate.h) and the next request loads afresh, so
- * a change made anywhere is served at once; REFRESH_MS is only a safety
- * net. Without one (SQLite, or the connection lost) a snapshot lives
- * CACHE_MS. Each snapshot is counted so that a request keeps the one it
- * began with while a newer one replaces it.
+ * evaluation. Every change appends to the ledger, and the watcher
+ * (serve_watch.c) moves the generation when it sees one: with PostgreSQL
+ * it hears the ledger's NOTIFY, so a change made anywhere is served at
+ * once and REFRESH_MS is only a safety net; with SQLite (or the
+ * connection lost) a snapshot also lives at most CACHE_MS. Each snapshot is counted so that a
+ * request keeps the one it began with while a newer one replaces it.
  */
 #define CACHE_MS 250
 #define REFRESH_MS 30000
@@ -92,11 +88,6 @@ struct snapshot {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot **cache; /* by the manifest's environment order */
 static size_t ncache;
-static atomic_long generation; /* moves on with each change heard or made here */
-static atomic_bool listening;  /* a listener is connected: changes are heard */
-static atomic_bool stopping;
-static pthread_t listener_thread;
-static bool listener_started;
 
 static void snapshot_free(struct snapshot *sn)
 {
@@ -150,9 +141,9 @@ static struct snapshot *snapshot_load(const struct serve_app *app, const char *e
 static bool fresh_enough(const struct snapshot *sn)
 {
     long long age = monotime_ms() - sn->loaded_ms;
-    if (atomic_load(&listening))
-        return sn->gen == atomic_load(&generation) && age < REFRESH_MS;
-    return age < CACHE_MS;
+    if (serve_watch_listening())
+        return sn->gen == serve_generation() && age < REFRESH_MS;
+    return sn->gen == serve_generation() && age < CACHE_MS;
 }
 
 /* The snapshot of env (an index into the manifest's environments); release it after. */
@@ -166,8 +157,7 @@ static struct snapshot *snapshot_get(const struct serve_app *app, size_t env)
     struct snapshot *sn = cache[env];
     if (!sn || !fresh_enough(sn)) {
         /* the generation is read before the store: a change heard meanwhile reloads again */
-        struct snapshot *fresh =
-            snapshot_load(app, app->m->envs[env].name, atomic_load(&generation));
+        struct snapshot *fresh = snapshot_load(app, app->m->envs[env].name, serve_generation());
         if (fresh) {
             if (cache[env] && --cache[env]->refs == 0)
                 snapshot_free(cache[env]);
@@ -190,56 +180,8 @@ static void snapshot_put(struct snapshot *sn)
     pthread_mutex_unlock(&cache_lock);
 }
 
-/* Hears flag changes from every process sharing a PostgreSQL store. */
-static void *listen_loop(void *arg)
-{
-    const struct serve_app *app = arg;
-    struct flag_listener *l = NULL;
-    while (!atomic_load(&stopping)) {
-        if (!l) {
-            struct otap_err err = OTAP_ERR_INIT;
-            int rc = flagstate_listen(app->m->dir, &l, &err);
-            otap_err_release(&err);
-            if (rc == 0 && !l)
-                return NULL; /* not PostgreSQL: nothing to hear, the snapshots expire */
-            if (!l) {
-                for (int i = 0; i < 10 && !atomic_load(&stopping); i++)
-                    usleep(100 * 1000);
-                continue;
-            }
-            atomic_fetch_add(&generation, 1); /* whatever changed while nobody listened */
-            atomic_store(&listening, true);
-        }
-        struct pollfd pfd = {.fd = flagstate_listen_fd(l), .events = POLLIN};
-        if (poll(&pfd, 1, 200) <= 0)
-            continue;
-        int n = flagstate_listen_drain(l);
-        if (n > 0)
-            atomic_fetch_add(&generation, 1);
-        if (n < 0) {
-            atomic_store(&listening, false);
-            flagstate_listen_close(l);
-            l = NULL;
-        }
-    }
-    atomic_store(&listening, false);
-    flagstate_listen_close(l);
-    return NULL;
-}
-
-void serve_flags_start(const struct serve_app *app)
-{
-    atomic_store(&stopping, false);
-    if (app->m->nflags)
-        listener_started = pthread_create(&listener_thread, NULL, listen_loop, (void *)app) == 0;
-}
-
 void serve_flags_stop(void)
 {
-    atomic_store(&stopping, true);
-    if (listener_started)
-        pthread_join(listener_thread, NULL);
-    listener_started = false;
     pthread_mutex_lock(&cache_lock);
     for (size_t i = 0; i < ncache; i++)
         if (cache[i] && --cache[i]->refs == 0)
@@ -397,25 +339,14 @@ void api_ofrep_bulk(const struct http_request *rq, struct http_response *rs)
 
 /* ---- the flags' state over the API --------------------------------------------------------- */
 
-static struct store *api_store(const struct http_request *rq, struct http_response *rs)
-{
-    const struct serve_app *app = rq->app;
-    struct store *s = NULL;
-    struct otap_err err = OTAP_ERR_INIT;
-    if (store_open(&s, app->m->dir, &err) < 0) {
-        http_error(rs, 503, "store_unavailable", "%s", err.msg);
-        otap_err_release(&err);
-        return NULL;
-    }
-    store_set_redactor(s, app->redact);
-    return s;
-}
-
 void api_flags_list(const struct http_request *rq, struct http_response *rs)
 {
     const struct serve_app *app = rq->app;
-    struct store *s = api_store(rq, rs);
+    struct store *s = serve_store(rq, rs);
     if (!s)
+        return;
+    long long head = serve_store_version(s);
+    if (serve_cache_get(rq, rs, head))
         return;
     struct otap_err err = OTAP_ERR_INIT;
     json_t *flags = json_array();
@@ -425,13 +356,12 @@ void api_flags_list(const struct http_request *rq, struct http_response *rs)
             http_error(rs, 500, "store", "%s", err.msg ? err.msg : "the store failed");
             otap_err_release(&err);
             json_decref(flags);
-            store_close(s);
             return;
         }
         json_array_append_new(flags, f);
     }
-    store_close(s);
     rs->json = json_pack("{s:b, s:o}", "ok", 1, "flags", flags);
+    serve_cache_put(rq, rs, head);
 }
 
 /*
@@ -518,7 +448,7 @@ void api_flag_change(const struct http_request *rq, struct http_response *rs)
                    action ? action : "missing", action ? "'" : "");
         goto out;
     }
-    struct store *s = api_store(rq, rs);
+    struct store *s = serve_store(rq, rs);
     if (!s)
         goto out;
     json_t *after = NULL;
@@ -526,12 +456,11 @@ void api_flag_change(const struct http_request *rq, struct http_response *rs)
     char *actor = xasprintf("%s (api)", rq->actor);
     int rc = flag_change_apply(s, f, env->name, &ch, actor, NULL, &after, &seq, &err);
     free(actor);
-    store_close(s);
     if (rc < 0) {
         http_error(rs, 500, "store", "%s", err.msg ? err.msg : "the store failed");
         goto out;
     }
-    atomic_fetch_add(&generation, 1); /* this server serves the change at once */
+    serve_watch_bump(); /* this server serves the change at once */
     rs->json = json_pack("{s:b, s:s, s:s, s:o, s:I}", "ok", 1, "flag", f->name, "env", env->name,
                          "after", after, "ledger_seq", (json_int_t)seq);
 out:
