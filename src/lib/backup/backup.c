@@ -252,7 +252,7 @@ int bk_create(const struct bk_ctx *c, json_t **entry, struct otap_err *err)
     if (rc == 0)
         rc = ledger(
             c, "backup.created", id,
-            json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:O}", "id", id, "target",
+            json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:o}", "id", id, "target",
                       bk_target_name(c->target), "size", json_object_get(e, "size"), "sha256",
                       json_object_get(e, "sha256"), "duration_ms",
                       json_object_get(e, "duration_ms"), "finished", json_object_get(e, "finished"),

@@ -183,6 +183,7 @@ void bk_writer_free(struct bk_writer *w)
 {
     if (!w)
         return;
+    sha256_release(&w->h);
     ZSTD_freeCCtx(w->z);
     EVP_CIPHER_CTX_free(w->aes);
     free(w->zout);
@@ -380,6 +381,7 @@ void bk_reader_free(struct bk_reader *r)
 {
     if (!r)
         return;
+    sha256_release(&r->h);
     ZSTD_freeDCtx(r->z);
     EVP_CIPHER_CTX_free(r->aes);
     free(r->plain);

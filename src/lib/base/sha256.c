@@ -43,6 +43,12 @@ void sha256_final_hex(struct sha256 *h, char out[SHA256_HEX_LEN + 1])
     out[SHA256_HEX_LEN] = '\0';
 }
 
+void sha256_release(struct sha256 *h)
+{
+    EVP_MD_CTX_free(h->ctx); /* NULL after sha256_final_hex: then nothing to do */
+    h->ctx = NULL;
+}
+
 void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 {
     struct sha256 h;

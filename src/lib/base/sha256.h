@@ -22,6 +22,9 @@ void sha256_update(struct sha256 *h, const void *data, size_t len);
 /* Writes 64 hex digits and a NUL to out, and releases h. */
 void sha256_final_hex(struct sha256 *h, char out[SHA256_HEX_LEN + 1]);
 
+/* Releases h without a result (a stream given up); safe after sha256_final_hex. */
+void sha256_release(struct sha256 *h);
+
 /* One call: the hex digest of data[0..len). */
 void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1]);
 
