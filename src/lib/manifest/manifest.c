@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "manifest/manifest_impl.h"
+#include "manifest/yaml.h"
 #include "base/num.h"
 #include "base/strbuf.h"
 #include "base/suggest.h"
@@ -38,8 +39,9 @@
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-    "project", "environments", "services", "ports",   "config",   "database", "slo",     "flags",
-    "release", "gates",        "docs",     "secrets", "policies", "ci",       "backups", NULL};
+    "project",  "environments", "services", "ports",  "config", "database",
+    "slo",      "flags",        "release",  "gates",  "docs",   "secrets",
+    "policies", "ci",           "backups",  "slices", NULL};
 enum {
     TK_PROJECT,
     TK_ENVIRONMENTS,
@@ -56,11 +58,12 @@ enum {
     TK_POLICIES,
     TK_CI,
     TK_BACKUPS,
+    TK_SLICES,
 };
 
 struct top_walk {
-    struct fy_node *val[TK_BACKUPS + 1];
-    struct manifest_pos pos[TK_BACKUPS + 1];
+    struct fy_node *val[TK_SLICES + 1];
+    struct manifest_pos pos[TK_SLICES + 1];
 };
 
 static const char *const docs_keys[] = {"config", NULL};
@@ -181,6 +184,14 @@ static void build(struct mf_ctx *c, struct fy_node *root)
     }
     if (w.pos[TK_FLAGS].line)
         mf_walk_named(c, w.val[TK_FLAGS], w.pos[TK_FLAGS], "flags", mf_flag_entry);
+    if (w.pos[TK_SLICES].line && !mf_is_null(w.val[TK_SLICES])) {
+        /* the registry inline, or the file that holds it */
+        const char *file = yaml_scalar(w.val[TK_SLICES]);
+        if (file)
+            m->slices.file = xstrdup(file);
+        else
+            manifest_slices_parse(w.val[TK_SLICES], NULL, &m->slices, c->d);
+    }
     if (w.pos[TK_BACKUPS].line && !mf_is_null(w.val[TK_BACKUPS]))
         mf_walk_named(c, w.val[TK_BACKUPS], w.pos[TK_BACKUPS], "backups", mf_backup_entry);
     if (w.pos[TK_RELEASE].line)
@@ -222,53 +233,17 @@ static struct manifest *load(const char *data, size_t len, struct diag_list *dia
     m->release.bump_minor_pre_major = true; /* as release-please's option of that name */
     m->release.max_branch_age_s = 2 * 24 * 3600;
     struct mf_ctx c = {.d = diags, .m = m};
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.output_fn = NULL;
-    dcfg.colorize = false;
-    struct fy_diag *fyd = fy_diag_create(&dcfg);
     struct fy_document *doc = NULL;
     size_t before = diag_count(diags, DIAG_ERROR);
-
-    if (!fyd) {
-        diag_add(diags, DIAG_ERROR, 0, 0, "cannot set up the YAML parser");
-        goto out;
-    }
-    fy_diag_set_collect_errors(fyd, true);
-    if (memchr(data, '\0', len)) {
-        diag_add(diags, DIAG_ERROR, 0, 0, "the manifest holds a NUL byte; is it a binary file?");
-        goto out;
-    }
-    size_t bad;
-    if (!utf8_valid(data, len, &bad)) {
-        int line, col;
-        utf8_position(data, bad, &line, &col);
-        diag_add(diags, DIAG_ERROR, line, col,
-                 "invalid UTF-8 (byte 0x%02x); the manifest must be UTF-8 text",
-                 (unsigned char)data[bad]);
-        goto out;
-    }
-    struct fy_parse_cfg pcfg = {0};
-    pcfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_JSON_NONE;
-    pcfg.diag = fyd;
-    doc = fy_document_build_from_string(&pcfg, data, len);
-    void *it = NULL;
-    struct fy_diag_error *e;
-    bool parse_failed = !doc;
-    while ((e = fy_diag_errors_iterate(fyd, &it))) {
-        if (e->type < FYET_WARNING)
-            continue;
-        diag_add(diags, e->type == FYET_WARNING ? DIAG_WARNING : DIAG_ERROR,
-                 e->line > 0 ? e->line : 0, e->column > 0 ? e->column : 0, "%s",
-                 e->msg ? e->msg : "YAML syntax error");
-        parse_failed |= e->type >= FYET_ERROR;
-    }
-    if (parse_failed) {
-        /* libfyaml builds no document, and reports nothing, for an empty stream */
-        if (diag_count(diags, DIAG_ERROR) == before)
-            diag_add(diags, DIAG_ERROR, 1, 1,
-                     "the manifest is empty; 'otap init' writes a starter otap.yaml");
+    doc = yaml_load(data, len, "the manifest", diags);
+    if (!doc) {
+        /* an empty file: say how to get one */
+        for (size_t i = 0; i < diags->n; i++)
+            if (!strcmp(diags->items[i].msg, "the manifest is empty")) {
+                free(diags->items[i].msg);
+                diags->items[i].msg =
+                    xstrdup("the manifest is empty; 'otap init' writes a starter otap.yaml");
+            }
         goto out;
     }
     build(&c, fy_document_root(doc));
@@ -276,8 +251,6 @@ static struct manifest *load(const char *data, size_t len, struct diag_list *dia
 out:
     if (doc)
         fy_document_destroy(doc);
-    if (fyd)
-        fy_diag_destroy(fyd);
     diag_sort(diags);
     if (diag_count(diags, DIAG_ERROR) > before) {
         manifest_free(m);
@@ -458,6 +431,7 @@ void manifest_free(struct manifest *m)
     free(m->flags);
     for (size_t i = 0; i < m->nbackups; i++)
         manifest_backup_release(&m->backups[i]);
+    manifest_slices_release(&m->slices);
     free(m->backups);
     free(m->release.version_file);
     free(m->release.changelog);
