@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "manifest/slices.h"
 
 /* The four fixed OTAP stages, in promotion order. */
 enum otap_stage { STAGE_O = 0, STAGE_T = 1, STAGE_A = 2, STAGE_P = 3, STAGE_COUNT = 4 };
@@ -332,7 +333,8 @@ struct manifest {
     struct manifest_ci ci;
     struct manifest_backup *backups;
     size_t nbackups;
-    char *config_docs; /* docs.config: a file with the contract table between markers */
+    struct manifest_slices slices; /* inline, or .file naming the registry (plan/slices) */
+    char *config_docs;             /* docs.config: a file with the contract table between markers */
     struct manifest_secrets secrets;
 };
 

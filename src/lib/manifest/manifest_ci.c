@@ -23,6 +23,7 @@ const char *const manifest_builtin_gates[] = {
     "branch",
     "policy",
     "flags",
+    "scope",
     NULL,
 };
 
