@@ -243,6 +243,34 @@ void envlint_scan_buffer(const char *data, size_t len, const char *file, struct 
     matcher_release(&mt);
 }
 
+struct envlint_matcher {
+    struct matcher mt;
+};
+
+struct envlint_matcher *envlint_matcher_new(void)
+{
+    struct envlint_matcher *m = xcalloc(1, sizeof(*m));
+    if (matcher_init(&m->mt) < 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void envlint_scan_with(struct envlint_matcher *m, const char *data, size_t len, const char *file,
+                       struct envlint *out)
+{
+    scan_with(&m->mt, data, len, file, out);
+}
+
+void envlint_matcher_free(struct envlint_matcher *m)
+{
+    if (!m)
+        return;
+    matcher_release(&m->mt);
+    free(m);
+}
+
 /* One file: skipped when too large or binary; -1 when it cannot be read. */
 static int scan_file(struct matcher *mt, const char *path, const struct stat *st,
                      struct envlint *out)

@@ -45,6 +45,15 @@ int envlint_scan(const char *const *paths, size_t npaths, struct envlint *out,
                  struct otap_err *err);
 /* Scans one buffer; file is the name recorded in hits. */
 void envlint_scan_buffer(const char *data, size_t len, const char *file, struct envlint *out);
+/*
+ * The same over many buffers with the patterns compiled once (compiling
+ * them costs more than scanning a small file); NULL when they cannot be.
+ */
+struct envlint_matcher;
+struct envlint_matcher *envlint_matcher_new(void);
+void envlint_scan_with(struct envlint_matcher *m, const char *data, size_t len, const char *file,
+                       struct envlint *out);
+void envlint_matcher_free(struct envlint_matcher *m);
 void envlint_release(struct envlint *l);
 
 /*
