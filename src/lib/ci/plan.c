@@ -102,6 +102,8 @@ static char *builtin_command(const struct manifest *m, const char *name, const c
         otap_call(&sb, otap, "policy check");
     } else if (!strcmp(name, "flags")) {
         otap_call(&sb, otap, "flags lint");
+    } else if (!strcmp(name, "scope")) {
+        otap_call(&sb, otap, "scope check");
     } else {
         strbuf_release(&sb);
         return NULL;
