@@ -39,6 +39,10 @@ otap flags rollout --help
 otap flags eval --help
 otap flags set --help
 otap backup --help
+otap plan --help
+otap slice --help
+otap scope check --help
+otap worktree add --help
 otap backup create --help
 otap backup prune --help
 otap backup restore --help
