@@ -144,3 +144,16 @@ int fileio_walk(const char *root, const struct fileio_walk *w, struct otap_err *
 {
     return walk_dir(root, "", 1, w, err);
 }
+
+bool fileio_not_source_dir(const char *name)
+{
+    static const char *const dirs[] = {".git",        "node_modules", ".venv",  "venv",
+                                       "__pycache__", ".otap",        "dist",   "target",
+                                       "vendor",      "third_party",  ".cache", NULL};
+    if (!strncmp(name, "build", 5))
+        return true;
+    for (int i = 0; dirs[i]; i++)
+        if (!strcmp(name, dirs[i]))
+            return true;
+    return false;
+}

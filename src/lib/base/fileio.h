@@ -52,4 +52,12 @@ struct fileio_walk {
 
 int fileio_walk(const char *root, const struct fileio_walk *w, struct otap_err *err);
 
+/*
+ * Is a directory of this name one no search of a project's source enters:
+ * .git and other hidden state (.otap, .venv, .cache), node_modules,
+ * virtualenvs, build output (build*, dist, target) and vendored code? The
+ * one list env lint and flags lint share.
+ */
+bool fileio_not_source_dir(const char *name);
+
 #endif

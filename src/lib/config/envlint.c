@@ -54,10 +54,6 @@ static const char destructure_pattern[] =
 
 #define MAX_FILE (8u << 20)
 
-static const char *const skip_dirs[] = {".git",        "node_modules", ".venv",  "venv",
-                                        "__pycache__", ".otap",        "dist",   "target",
-                                        "vendor",      "third_party",  ".cache", NULL};
-
 static const char *const system_vars[] = {"PATH",   "HOME",     "USER",     "LOGNAME", "PWD",
                                           "SHELL",  "TERM",     "LANG",     "LC_ALL",  "TZ",
                                           "TMPDIR", "HOSTNAME", "NO_COLOR", "CI",      NULL};
@@ -307,10 +303,7 @@ static int tree_visit(void *ctx, const char *path, const char *rel, const struct
     const char *name = strrchr(rel, '/');
     name = name ? name + 1 : rel;
     if (S_ISDIR(st->st_mode)) {
-        bool skip = !strncmp(name, "build", 5);
-        for (int i = 0; skip_dirs[i]; i++)
-            skip |= !strcmp(name, skip_dirs[i]);
-        return skip ? FILEIO_WALK_PRUNE : 0;
+        return fileio_not_source_dir(name) ? FILEIO_WALK_PRUNE : 0;
     }
     /* links may loop or leave the tree; below the root an unreadable file is passed over */
     if (S_ISREG(st->st_mode))

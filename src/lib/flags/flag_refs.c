@@ -24,10 +24,6 @@ const char flag_refs_default_pattern[] =
 
 #define MAX_FILE (8u << 20)
 
-static const char *const skip_dirs[] = {".git",        "node_modules", ".venv",  "venv",
-                                        "__pycache__", ".otap",        "dist",   "target",
-                                        "vendor",      "third_party",  ".cache", NULL};
-
 struct scan {
     pcre2_code *re;
     pcre2_match_data *md;
@@ -139,10 +135,7 @@ static int visit(void *ctx, const char *path, const char *rel, const struct stat
     const char *name = strrchr(rel, '/');
     name = name ? name + 1 : rel;
     if (S_ISDIR(st->st_mode)) {
-        bool skip = !strncmp(name, "build", 5);
-        for (int i = 0; skip_dirs[i]; i++)
-            skip |= !strcmp(name, skip_dirs[i]);
-        return skip ? FILEIO_WALK_PRUNE : 0;
+        return fileio_not_source_dir(name) ? FILEIO_WALK_PRUNE : 0;
     }
     if (S_ISREG(st->st_mode))
         scan_file(sc, path, st);
