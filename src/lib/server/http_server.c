@@ -38,6 +38,7 @@ struct http_server {
     atomic_int open_conns;
     int port;
     atomic_bool closing;
+    atomic_ulong wakes;          /* http_server_wake calls so far */
     pthread_mutex_t parked_lock; /* the streams waiting for news */
     struct stream *parked;
 };
@@ -280,13 +281,15 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct stream *sm = cls;
     if (atomic_load(&sm->s->closing))
         return MHD_CONTENT_READER_END_OF_STREAM;
+    unsigned long before = atomic_load(&sm->s->wakes);
     long n = sm->fn(sm->ctx, buf, max);
     if (n < 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == 0) {
         /* nothing now: parked until http_server_wake(), as microhttpd.h prescribes */
         pthread_mutex_lock(&sm->s->parked_lock);
-        if (!sm->parked && !atomic_load(&sm->s->closing)) {
+        /* a wake while fn looked would be lost if the stream parked now: look again instead */
+        if (!sm->parked && !atomic_load(&sm->s->closing) && atomic_load(&sm->s->wakes) == before) {
             sm->parked = true;
             sm->next = sm->s->parked;
             sm->s->parked = sm;
@@ -313,6 +316,7 @@ static void stream_done(void *cls)
 void http_server_wake(struct http_server *s)
 {
     pthread_mutex_lock(&s->parked_lock);
+    atomic_fetch_add(&s->wakes, 1);
     while (s->parked) {
         struct stream *sm = s->parked;
         unpark(sm);
