@@ -273,7 +273,8 @@ async function loadHistory() {
   const rows = (d.deployments || []).map((x) => el("tr", {},
     el("td", { text: x.id }), el("td", { text: x.kind }),
     el("td", {}, el("span", { class: "version", text: x.version || short(x.digest) })),
-    el("td", {}, mark(x.state === "live" ? true : x.state === "running" ? null : false, x.state)),
+    el("td", {}, x.state === "superseded" ? el("span", { text: x.state })
+      : mark(x.state === "live" ? true : x.state === "running" ? null : false, x.state)),
     el("td", { text: when(x.started_at) }), el("td", { text: x.actor }),
     el("td", {}, (steps[x.id] || []).map((s) => el("div", {}, mark(!!s.ok, `${s.step} ${s.ms} ms`), s.detail && !s.ok ? el("span", { class: "note", text: " " + s.detail }) : null)),
       x.reason ? el("div", { class: "note", text: x.reason }) : null)));
