@@ -32,7 +32,7 @@ for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$s3port/" >/dev/null 2>&1 &&
 
 # the planted values: none may ever be seen
 S3SECRET="planted-s3-secret-$RANDOM-b1f7e0"
-KEY=$(openssl rand -hex 32)
+KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n")
 PGPASS="planted-pg-pass-$RANDOM-77ac"
 mkdir "$work/p"
 cd "$work/p"
