@@ -180,6 +180,23 @@ run "$OTAP" flags lint
 expect_eq 1 "$rc" "a release flag set to live past 30 days"
 grep -q "release flag 'new-importer' expires in .* days: a release flag lives at most 30 days" "$work/out" || fail "$(cat "$work/out")"
 grep -q "half-banner" "$work/out" && fail "a kill-switch has no lifetime: $(cat "$work/out")"
+# real code no one here wrote: the OpenFeature playground's flag reads (tests/fixtures/flags)
+pg=$work/playground
+cp -r "$SRC/tests/fixtures/flags/openfeature-playground" "$pg"
+keys=$(jq -r '.flags | keys[]' "$pg/config/flagd/flags.json")
+{
+  printf 'project: playground\nenvironments:\n  - { name: development, marker: dev }\nflags:\n'
+  for k in $keys; do printf '  %s: { owner: demo, expires: 2999-12-31, kind: operational }\n' "$k"; done
+} >"$pg/otap.yaml"
+run "$OTAP" -C "$pg" --json flags lint
+expect_eq 0 "$rc" "the playground's reads all defined, its flags all read: $(cat "$work/out")"
+# one flag left out of otap.yaml: its read is named with file and line
+sed -i '/^  hex-color:/d' "$pg/otap.yaml"
+run "$OTAP" -C "$pg" flags lint
+expect_eq 1 "$rc" "a read of an undefined flag in real code"
+grep -q "packages/ui/src/app/demos/fib3r/fib3r-demo.tsx:160: error: reads flag 'hex-color'" "$work/out" || fail "$(cat "$work/out")"
+expect_eq 1 "$(grep -c error "$work/out")" "only that read"
+
 sed -i 's/expires: 2999-12-31/expires: 2020-01-01/' otap.yaml
 run "$OTAP" flags lint
 expect_eq 1 "$rc" "expired flags"
