@@ -329,18 +329,27 @@ async function loadLedger(after) {
       el("td", { text: e.seq }), el("td", { text: when(e.at) }), el("td", { text: e.actor }),
       el("td", { text: e.action }), el("td", { text: e.env || "" }), el("td", {}, el("code", { text: short(e.subject) })),
       el("td", {}, el("code", { class: "details", text: e.details_text || JSON.stringify(e.details) }))))))));
-  await verifyChain(entries);
+  // the entry before the page too, so the page's first link is checked as well
+  let before = [];
+  if (after !== null && after > 0)
+    before = ((await api(`/api/v2/ledger?limit=1&verify=1&after=${after - 1}`)).entries || []).slice(0, 1);
+  await verifyChain(before.concat(entries), entries);
 }
-async function verifyChain(entries) {
+async function verifyChain(chain, entries) {
   const out = $("chain");
   if (!crypto.subtle) { out.replaceChildren(mark(null, "this browser cannot hash here (needs https or localhost)")); return; }
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
+  for (let i = 0; i < chain.length; i++) {
+    const e = chain[i];
     if ((await entryHash(e)) !== e.hash) { out.replaceChildren(mark(false, `chain broken: entry #${e.seq} does not hash to what it says`)); return; }
-    if (i && e.prev_hash !== entries[i - 1].hash) { out.replaceChildren(mark(false, `chain broken: #${e.seq} does not follow #${entries[i - 1].seq}`)); return; }
+    if (i && e.prev_hash !== chain[i - 1].hash) { out.replaceChildren(mark(false, `chain broken: #${e.seq} does not follow #${chain[i - 1].seq}`)); return; }
   }
+  if (entries.length && entries[0].seq === 1 && !/^0+$/.test(entries[0].prev_hash)) {
+    out.replaceChildren(mark(false, "chain broken: #1 does not start from the genesis hash"));
+    return;
+  }
+  const link = chain.length > entries.length ? `, linked to #${chain[0].seq}` : "";
   out.replaceChildren(mark(true, entries.length
-    ? `chain verified in this browser (SHA-256) for #${entries[0].seq}–#${entries[entries.length - 1].seq}`
+    ? `chain verified in this browser (SHA-256) for #${entries[0].seq}–#${entries[entries.length - 1].seq}${link}`
     : "no entries yet"));
 }
 

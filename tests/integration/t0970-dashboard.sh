@@ -74,6 +74,8 @@ export OTAP_ACTOR="<b>ci-bot</b>"
 "$OTAP" promote 1.0.0 --to development >/dev/null
 "$OTAP" signoff --env development --artifact 1.0.0 --by "QA" --note '<img src=x onerror=alert(1)>' >/dev/null
 export OTAP_ACTOR="ci-bot"
+# enough entries for a second page of the ledger (25 a page)
+for i in $(seq 1 20); do "$OTAP" gate record ci --artifact 1.0.0 --result pass --url "https://ci.example/run/$i" >/dev/null; done
 
 viewer=$("$OTAP" serve token add viewer --role viewer 2>/dev/null)
 deployer=$("$OTAP" serve token add deployer --role deployer 2>/dev/null)

@@ -71,6 +71,14 @@ async function test(url) {
   await page.waitForSelector('#chain .ok', { timeout: 10000 });
   const chain = await page.textContent('#chain');
   if (!/chain verified in this browser/.test(chain)) fail(`chain: ${chain}`);
+  // the next page is checked with its link to the page before
+  await page.click('#ledger-next');
+  await page.waitForFunction(() => /#26/.test(document.querySelector('#ledger-range').textContent), null, { timeout: 5000 })
+    .catch(() => fail('the ledger has no second page'));
+  await page.waitForFunction(() => /chain verified in this browser .*for #26.*, linked to #25/.test(document.querySelector('#chain').textContent), null, { timeout: 5000 })
+    .catch(async () => fail(`second page: ${await page.textContent('#chain')}`));
+  await page.click('#ledger-first');
+  await page.waitForFunction(() => /^#1–/.test(document.querySelector('#ledger-range').textContent), null, { timeout: 5000 });
   // what the store says stays text: the planted note, actor and details
   const ledgerText = await page.textContent('#ledger');
   if (!ledgerText.includes('<img src=x onerror=alert(1)>')) fail('the planted note is not shown as characters');
